@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# Build offline stand-ins for public base images from Debian bookworm packages and import them
+# into the Docker engine that `docker` talks to (DOCKER_HOST respected: run it once per engine,
+# e.g. `DOCKER_HOST=unix:///run/slim-containerd/docker.sock scripts/standins.sh`).
+#
+# Usage: scripts/standins.sh [--rebuild] [--list]
+#   --rebuild   rebuild the cached root filesystems (else they are reused) and re-import them
+#   --list      only print the table of stand-in images present in the engine
+#
+# Images (each labelled io.slim-bake.standin=<what it really is>):
+#   slim-standin/gcc:bookworm            minbase + gcc libc6-dev musl-tools binutils ca-certificates tzdata
+#   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev ca-certificates
+#   slim-standin/debian:bookworm-slim    minbase without docs/man/locales
+#   slim-standin/busybox:glibc           static busybox + applets + glibc runtime libraries
+#   slim-standin/busybox:static          static busybox + applets only
+#   slim-standin/alpine:musl             static busybox + applets + musl's loader /lib/ld-musl-<arch>.so.1
+#   slim-standin/distroless:static       passwd/group (root, nonroot 65532), CA bundle, zoneinfo, no shell
+#   slim-standin/distroless:cc           distroless:static + glibc runtime, libgcc_s, libstdc++
+#
+# An image that already exists with the current STANDIN_VERSION label is skipped, so a second
+# run takes seconds. Root filesystems are cached as .tar.zst in /var/cache/slim-standins (so a
+# second engine imports them without rebuilding). Needs root (mmdebstrap) on Debian 12/13, and
+# a running engine (scripts/engine.sh). SLIM_DEBIAN_MIRROR overrides the Debian mirror.
+set -euo pipefail
+
+readonly STANDIN_VERSION=1
+readonly SUITE=bookworm
+readonly CACHE=/var/cache/slim-standins
+readonly TARS="$CACHE/v${STANDIN_VERSION}"
+readonly DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+readonly VERSION_LABEL=io.slim-bake.standin.version
+
+log() { printf 'standins.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+
+rebuild=0
+list_only=0
+for arg in "$@"; do
+    case "$arg" in
+        --rebuild) rebuild=1 ;;
+        --list) list_only=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) die "unknown argument: $arg (see --help)" ;;
+    esac
+done
+
+# name|tarball|description|extra --change lines (separated by ';;')
+readonly IMAGES=(
+    "slim-standin/gcc:bookworm|gcc|stand-in for gcc: Debian bookworm minbase + gcc 12, libc6-dev, musl-tools, binutils, ca-certificates, tzdata|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
+    "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
+    "slim-standin/debian:bookworm-slim|debian-slim|stand-in for debian:bookworm-slim: Debian bookworm minbase without docs, man pages and locales|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
+    "slim-standin/busybox:glibc|busybox-glibc|stand-in for busybox:glibc: Debian static busybox + applet links in /bin + glibc 2.36 runtime libraries and loader from Debian libc6|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
+    "slim-standin/busybox:static|busybox-static|stand-in for a static busybox: Debian busybox-static at /bin/busybox + applet links in /bin, nothing else|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
+    "slim-standin/alpine:musl|alpine-musl|stand-in for alpine (runtime only, no apk): Debian static busybox + applet links + Debian musl 1.2.3 as /lib/ld-musl loader|ENV PATH=${DEFAULT_PATH};;CMD [\"/bin/sh\"]"
+    "slim-standin/distroless:static|distroless-static|stand-in for gcr.io/distroless/static: passwd/group with root and nonroot (65532), /tmp, /home/nonroot, CA bundle, zoneinfo, nsswitch.conf, no shell, from Debian bookworm files|ENV PATH=${DEFAULT_PATH};;ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+    "slim-standin/distroless:cc|distroless-cc|stand-in for gcr.io/distroless/cc: distroless:static stand-in + Debian bookworm glibc runtime libraries and loader, libgcc_s.so.1, libstdc++.so.6, no shell|ENV PATH=${DEFAULT_PATH};;ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+)
+
+field() { # field ENTRY N
+    local IFS='|'
+    local -a f
+    read -r -a f <<<"$1"
+    printf '%s' "${f[$2]}"
+}
+
+# ---------------------------------------------------------------- engine
+command -v docker >/dev/null 2>&1 || die "no docker client on PATH (run scripts/engine.sh first)"
+timeout 15 docker info >/dev/null 2>&1 ||
+    die "the engine at ${DOCKER_HOST:-unix:///var/run/docker.sock} does not answer (run scripts/engine.sh first)"
+
+print_table() {
+    local entry name size label
+    printf '%-36s %12s  %s\n' IMAGE SIZE LABEL
+    for entry in "${IMAGES[@]}"; do
+        name="$(field "$entry" 0)"
+        if size="$(docker image inspect -f '{{.Size}}' "$name" 2>/dev/null)"; then
+            label="$(docker image inspect -f '{{index .Config.Labels "io.slim-bake.standin"}}' "$name")"
+        else
+            size=-
+            label="(missing)"
+        fi
+        printf '%-36s %12s  %s\n' "$name" "$size" "$label"
+    done
+}
+
+if [[ $list_only == 1 ]]; then
+    print_table
+    exit 0
+fi
+
+image_current() { # the image exists and carries this script's version label
+    local v
+    v="$(docker image inspect -f "{{index .Config.Labels \"${VERSION_LABEL}\"}}" "$1" 2>/dev/null)" &&
+        [[ "$v" == "$STANDIN_VERSION" ]]
+}
+
+todo=()
+for entry in "${IMAGES[@]}"; do
+    if [[ $rebuild == 1 ]] || ! image_current "$(field "$entry" 0)"; then
+        todo+=("$entry")
+    fi
+done
+if ((${#todo[@]} == 0)); then
+    log "all stand-in images present (version ${STANDIN_VERSION}) in ${DOCKER_HOST:-unix:///var/run/docker.sock}"
+    print_table
+    exit 0
+fi
+
+# ---------------------------------------------------------------- tools
+[[ $(id -u) == 0 ]] || die "must run as root (mmdebstrap, file ownership in the images)"
+missing=()
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+if ((${#missing[@]})); then
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p "$TARS"
+if [[ $rebuild == 1 ]]; then
+    rm -f "$TARS"/*.tar.zst
+fi
+
+# mmdebstrap reads sources.list lines from stdin when stdin is not a terminal and no mirror is
+# given: always give stdin /dev/null (default: deb.debian.org + bookworm-updates + security).
+mirror_args=()
+if [[ -n "${SLIM_DEBIAN_MIRROR:-}" ]]; then
+    mirror_args=("$SLIM_DEBIAN_MIRROR")
+fi
+
+mmdeb() { # mmdeb OUTPUT ARGS...
+    local out="$1"
+    shift
+    mmdebstrap --quiet --variant=minbase --skip=output/dev "$@" "$SUITE" "$out" "${mirror_args[@]}" </dev/null
+}
+
+# Same excludes as the official debian:*-slim images (debuerreotype's slimify).
+readonly SLIM_DPKG=(
+    --dpkgopt='path-exclude=/usr/share/doc/*'
+    --dpkgopt='path-include=/usr/share/doc/*/copyright'
+    --dpkgopt='path-exclude=/usr/share/man/*'
+    --dpkgopt='path-exclude=/usr/share/groff/*'
+    --dpkgopt='path-exclude=/usr/share/info/*'
+    --dpkgopt='path-exclude=/usr/share/lintian/*'
+    --dpkgopt='path-exclude=/usr/share/linda/*'
+    --dpkgopt='path-exclude=/usr/share/locale/*'
+)
+
+build_gcc() {
+    mmdeb "$1" --include=gcc,libc6-dev,musl-tools,binutils,ca-certificates,tzdata
+}
+build_golang() {
+    # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook (the chroot directory)
+    mmdeb "$1" --include=golang-go,gcc,libc6-dev,ca-certificates \
+        --customize-hook='mkdir -p "$1/go/src" "$1/go/bin" && chmod -R 1777 "$1/go"'
+}
+build_debian_slim() {
+    mmdeb "$1" "${SLIM_DPKG[@]}"
+}
+
+# ---- hand-made root filesystems, from one minbase tree that has every file they need
+SRC="$CACHE/src-rootfs"
+src_ready=0
+build_src() {
+    [[ $src_ready == 1 ]] && return
+    rm -rf "$SRC"
+    log "mmdebstrap: source tree for the hand-made stand-ins ($SRC)"
+    mmdeb "$SRC" --include=busybox-static,musl,ca-certificates,tzdata,libgcc-s1,libstdc++6
+    src_ready=1
+}
+
+copy_path() { # copy_path DEST ABSPATH: one file or symlink from $SRC, parents made real dirs
+    local dest="$1" p="$2"
+    mkdir -p "$dest$(dirname "$p")"
+    if [[ -L "$SRC$p" ]]; then
+        ln -sfn "$(readlink "$SRC$p")" "$dest$p"
+    else
+        cp -p "$SRC$p" "$dest$p"
+    fi
+}
+
+pkg_libs() { # the shared libraries (and loader links) a Debian package ships under /lib*, /usr/lib*
+    local list
+    list="$(compgen -G "$SRC/var/lib/dpkg/info/$1:*.list" || compgen -G "$SRC/var/lib/dpkg/info/$1.list")" ||
+        die "package $1 not in $SRC"
+    grep -E '^(/usr)?/lib(64|x32)?/([^/]+/)?[^/]+\.so(\.[0-9]+)*$' "$(head -n1 <<<"$list")"
+}
+
+add_libs() { # add_libs DEST PKG...
+    local dest="$1" p f files
+    shift
+    for p in "$@"; do
+        files="$(pkg_libs "$p")"
+        for f in $files; do copy_path "$dest" "$f"; done
+    done
+}
+
+add_busybox() { # static busybox at /bin/busybox + a link in /bin for every applet
+    local dest="$1" a
+    mkdir -p "$dest/bin"
+    cp "$SRC$(src_resolve /bin/busybox)" "$dest/bin/busybox"
+    while read -r a; do
+        [[ "$a" == busybox || -e "$dest/bin/$a" ]] || ln -s busybox "$dest/bin/$a"
+    done < <("$dest/bin/busybox" --list)
+    mkdir -p "$dest/usr/bin" "$dest/sbin" "$dest/usr/sbin"
+    ln -sfn ../../bin/env "$dest/usr/bin/env"
+}
+
+add_base() { # add_base DEST: minimal /etc, /tmp, /root
+    local dest="$1"
+    mkdir -p "$dest/etc" "$dest/root" "$dest/tmp" "$dest/home" "$dest/var"
+    chmod 1777 "$dest/tmp"
+    chmod 700 "$dest/root"
+    printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$dest/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$dest/etc/group"
+    printf '%s\n' 'passwd: files' 'group: files' 'shadow: files' 'hosts: files dns' 'networks: files' \
+        'protocols: files' 'services: files' >"$dest/etc/nsswitch.conf"
+}
+
+add_distroless() { # add_distroless DEST: the files of gcr.io/distroless/static
+    local dest="$1"
+    mkdir -p "$dest/etc/ssl/certs" "$dest/usr/share" "$dest/root" "$dest/tmp" "$dest/home/nonroot" "$dest/var"
+    chmod 1777 "$dest/tmp"
+    chmod 700 "$dest/root" "$dest/home/nonroot"
+    chown 65532:65532 "$dest/home/nonroot"
+    printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
+        'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+        'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$dest/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'tty:x:5:' 'staff:x:50:' 'nonroot:x:65532:' >"$dest/etc/group"
+    printf '%s\n' 'passwd: files' 'group: files' 'shadow: files' 'hosts: files dns' 'networks: files' \
+        'protocols: files' 'services: files' >"$dest/etc/nsswitch.conf"
+    cp "$SRC$(src_resolve /etc/ssl/certs/ca-certificates.crt)" "$dest/etc/ssl/certs/ca-certificates.crt"
+    cp -a "$SRC/usr/share/zoneinfo" "$dest/usr/share/zoneinfo"
+    printf '%s\n' 'PRETTY_NAME="Distroless stand-in (Debian GNU/Linux 12 files)"' 'NAME="Debian GNU/Linux"' \
+        'ID="debian"' 'VERSION_ID="12"' 'VERSION="Debian GNU/Linux 12 (bookworm)"' >"$dest/etc/os-release"
+}
+
+musl_loader() { # the name of the loader a musl-gcc binary asks for: /lib/ld-musl-<arch>.so.1
+    local l
+    l="$(compgen -G "$SRC/lib/ld-musl-*.so.1" | head -n1)" || die "musl loader not found in $SRC/lib"
+    basename "$l"
+}
+
+src_resolve() { # src_resolve ABSPATH: the path with every symlink resolved inside $SRC
+    chroot "$SRC" readlink -f "$1"
+}
+
+build_tree() { # build_tree KIND DEST
+    local kind="$1" dest="$2" loader
+    case "$kind" in
+        busybox-static) add_busybox "$dest"; add_base "$dest" ;;
+        busybox-glibc) add_busybox "$dest"; add_base "$dest"; add_libs "$dest" libc6 ;;
+        alpine-musl)
+            add_busybox "$dest"
+            add_base "$dest"
+            loader="$(musl_loader)"
+            mkdir -p "$dest/lib"
+            # As on Alpine: the loader is libc itself; libc.musl-<arch>.so.1 links to it.
+            cp "$SRC$(src_resolve "/lib/$loader")" "$dest/lib/$loader"
+            ln -s "$loader" "$dest/lib/libc.musl-${loader#ld-musl-}"
+            printf '%s\n' 'NAME="Alpine Linux (stand-in: Debian busybox-static + musl)"' 'ID=alpine' \
+                'PRETTY_NAME="Alpine Linux stand-in"' >"$dest/etc/os-release"
+            ;;
+        distroless-static) add_distroless "$dest" ;;
+        distroless-cc) add_distroless "$dest"; add_libs "$dest" libc6 libgcc-s1 libstdc++6 ;;
+        *) die "unknown tree kind $kind" ;;
+    esac
+}
+
+make_tar() { # make_tar KIND OUT.tar.zst
+    local kind="$1" out="$2" tmp
+    case "$kind" in
+        gcc) build_gcc "$out" ;;
+        golang) build_golang "$out" ;;
+        debian-slim) build_debian_slim "$out" ;;
+        *)
+            build_src
+            tmp="$CACHE/tree-$kind"
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            build_tree "$kind" "$tmp"
+            tar --numeric-owner --sort=name -C "$tmp" -c . | zstd -q -T0 >"$out"
+            rm -rf "$tmp"
+            ;;
+    esac
+}
+
+import_image() { # import_image ENTRY
+    local entry="$1" name kind desc changes tar c
+    name="$(field "$entry" 0)"
+    kind="$(field "$entry" 1)"
+    desc="$(field "$entry" 2)"
+    changes="$(field "$entry" 3)"
+    tar="$TARS/$kind.tar.zst"
+    local args=(--change "LABEL io.slim-bake.standin=\"${desc}\" ${VERSION_LABEL}=\"${STANDIN_VERSION}\"")
+    while read -r c; do
+        [[ -n "$c" ]] && args+=(--change "$c")
+    done <<<"${changes//;;/$'\n'}"
+    log "docker import $name"
+    docker import "${args[@]}" --message "slim stand-in: $desc" "$tar" "$name" >/dev/null
+}
+
+# Build the missing tarballs: the mmdebstrap ones in parallel (downloads overlap), the small
+# hand-made ones afterwards from one shared source tree.
+pids=()
+kinds=()
+for entry in "${todo[@]}"; do
+    kind="$(field "$entry" 1)"
+    tar="$TARS/$kind.tar.zst"
+    [[ -s "$tar" ]] && continue
+    case "$kind" in
+        gcc | golang | debian-slim)
+            log "mmdebstrap: $kind (log: $CACHE/$kind.log)"
+            (
+                make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
+                mv "$TARS/$kind.tmp.tar.zst" "$tar"
+            ) >"$CACHE/$kind.log" 2>&1 &
+            pids+=("$!")
+            kinds+=("$kind")
+            ;;
+    esac
+done
+for entry in "${todo[@]}"; do
+    kind="$(field "$entry" 1)"
+    tar="$TARS/$kind.tar.zst"
+    [[ -s "$tar" ]] && continue
+    case "$kind" in
+        gcc | golang | debian-slim) ;;
+        *)
+            make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
+            mv "$TARS/$kind.tmp.tar.zst" "$tar"
+            ;;
+    esac
+done
+rm -rf "$SRC"
+failed=0
+for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+        log "mmdebstrap for ${kinds[$i]} failed; last lines of $CACHE/${kinds[$i]}.log:"
+        tail -n 20 "$CACHE/${kinds[$i]}.log" >&2 || true
+        rm -f "$TARS/${kinds[$i]}.tmp.tar.zst"
+        failed=1
+    fi
+done
+((failed == 0)) || die "could not build every root filesystem"
+
+for entry in "${todo[@]}"; do
+    import_image "$entry"
+done
+docker image prune -f --filter "label=${VERSION_LABEL}" >/dev/null 2>&1 || true
+print_table

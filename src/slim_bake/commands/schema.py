@@ -1,0 +1,18 @@
+"""`slim schema`: print the JSON Schema of slim.yaml (or of the report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from slim_bake import presets
+from slim_bake.errors import EXIT_OK
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", default="slim", choices=["slim", "report"])
+
+
+def run(args: argparse.Namespace) -> int:
+    sys.stdout.write(presets.schema_text(args.name))
+    return EXIT_OK

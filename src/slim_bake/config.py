@@ -1,0 +1,397 @@
+"""slim.yaml → a validated model. Every problem is collected and reported at once,
+located by file:line:column and field path."""
+
+from __future__ import annotations
+
+import difflib
+import os.path
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from slim_bake import presets
+from slim_bake.errors import ConfigError, Diagnostic
+from slim_bake.loader import Document, PathKey, load_yaml
+from slim_bake.units import parse_growth, parse_size
+
+DEBUG_SUFFIX = "-debug"
+FILE_DEFAULTS = {"passwd": True, "tmp": True, "ca_certs": False, "zoneinfo": False}
+DEFAULT_CLOSURE_EXTRA = ("libgcc_s.so.1",)
+RESERVED_NAMES = {"default", "docker-metadata-action"}
+
+
+@dataclass(frozen=True)
+class Base:
+    name: str
+    image: str  # "scratch" for the empty image
+    setup: str | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Budget:
+    max: int | None = None
+    max_compressed: int | None = None
+    max_layers: int | None = None
+    max_growth: tuple[str, float] | None = None  # ("percent", 5.0) or ("bytes", 10000.0)
+    # The text the user wrote, for reports ("5%", "32kB").
+    spelled: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Smoke:
+    args: tuple[str, ...] | None = None  # None: the image's own CMD
+    expect_stdout: str | None = None
+    expect_exit: int = 0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    lang: str
+    context: str  # posix path relative to the config's directory
+    binary: str
+    args: tuple[str, ...]
+    runtimes: tuple[str, ...]  # may include "<runtime>-debug"
+    profiles: dict[str, str]  # runtime → profile
+    build: dict[str, Any]
+    bases: dict[str, Base]  # every base name → resolved base, artifact overrides applied
+    files: dict[str, bool]
+    closure_extra: tuple[str, ...]
+    budgets: dict[str, Budget]  # runtime → budget ("*" already merged in)
+    smoke: Smoke | None
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # slim.yaml
+    root: Path  # the repository root contexts must stay inside
+    registry: str | None
+    platforms: tuple[str, ...]
+    syntax: str | None
+    dockerfiles_dir: str  # relative to path.parent
+    bake_file: str  # relative to path.parent
+    artifacts: tuple[Artifact, ...]
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+
+def split_runtime(name: str) -> tuple[str, bool]:
+    """("scratch-musl", True) for "scratch-musl-debug"."""
+    if name.endswith(DEBUG_SUFFIX) and name[: -len(DEBUG_SUFFIX)] in presets.runtimes():
+        return name[: -len(DEBUG_SUFFIX)], True
+    return name, False
+
+
+def load_config(path: Path) -> Config:
+    doc = load_yaml(path, display=_display(path))
+    return parse_config(doc, path)
+
+
+def parse_config(doc: Document, path: Path) -> Config:
+    problems = list(schema_problems(doc, "slim"))
+    if problems:
+        raise ConfigError(problems)
+    checker = _Checker(doc, path.resolve())
+    config = checker.build()
+    if checker.problems:
+        raise ConfigError(checker.problems)
+    return config
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# --- JSON Schema validation ---------------------------------------------------------
+
+
+def schema_problems(doc: Document, schema_name: str) -> Iterable[Diagnostic]:
+    validator = jsonschema.Draft202012Validator(presets.schema(schema_name))
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
+    for error in errors:
+        yield from _describe(doc, error)
+
+
+def _describe(doc: Document, error: jsonschema.ValidationError) -> Iterable[Diagnostic]:
+    path: PathKey = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        for key in error.instance:
+            if key not in allowed:
+                hint = did_you_mean(str(key), allowed)
+                yield doc.diagnostic((*path, key), f"unknown field {key!r}{hint}")
+        return
+    if error.validator == "required":
+        yield doc.diagnostic(path, error.message.replace("is a required property", "is required"))
+        return
+    if error.validator == "oneOf" and error.context:
+        # Report the alternative that got furthest rather than "is not valid under any".
+        best = jsonschema.exceptions.best_match(error.context)
+        if best is not None and best.validator not in ("type", "const"):
+            yield from _describe(doc, best)
+            return
+    yield doc.diagnostic(path, _message(error))
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    value = error.instance
+    if error.validator == "pattern" or error.validator == "oneOf":
+        return f"{value!r} is not valid" + (f": {description}" if description else "")
+    if error.validator == "type":
+        return f"expected {error.validator_value}, got {type(value).__name__} {value!r}"
+    if error.validator == "const":
+        return f"must be {error.validator_value!r}, not {value!r}"
+    if error.validator == "enum":
+        return f"{value!r} must be one of {', '.join(map(str, error.validator_value))}"
+    return error.message
+
+
+# --- Semantic checks and the model ---------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, doc: Document, path: Path) -> None:
+        self.doc = doc
+        self.path = path
+        self.root = _repository_root(path.parent)
+        self.problems: list[Diagnostic] = []
+
+    def fail(self, where: PathKey, message: str) -> None:
+        self.problems.append(self.doc.diagnostic(where, message))
+
+    def build(self) -> Config:
+        data: dict[str, Any] = self.doc.data
+        output = data.get("output", {})
+        top_bases = self._bases(data.get("bases", {}), ("bases",), _preset_bases())
+        artifacts = tuple(
+            self._artifact(name, spec, top_bases) for name, spec in data["artifacts"].items()
+        )
+        self._check_names(artifacts)
+        return Config(
+            path=self.path,
+            root=self.root,
+            registry=data.get("registry"),
+            platforms=tuple(data.get("platforms", ())),
+            syntax=data.get("syntax"),
+            dockerfiles_dir=self._relpath(output.get("dockerfiles", "dockerfiles"), "dockerfiles"),
+            bake_file=self._relpath(output.get("bake", "docker-bake.hcl"), "bake"),
+            artifacts=artifacts,
+        )
+
+    def _relpath(self, value: str, key: str) -> str:
+        parts = Path(value).parts
+        if value.startswith("/") or ".." in parts:
+            self.fail(("output", key), f"{value!r} must be a path inside slim.yaml's folder")
+        return Path(value).as_posix()
+
+    def _bases(self, spec: dict[str, Any], where: PathKey, inherited: dict[str, Base]) -> dict[str, Base]:
+        result = dict(inherited)
+        for name, value in spec.items():
+            if name == "scratch":
+                self.fail((*where, name), "'scratch' is the empty image and cannot be replaced")
+                continue
+            if name not in inherited:
+                self.fail((*where, name), f"{name!r} is not a base{did_you_mean(name, inherited)}")
+                continue
+            old = inherited[name]
+            if isinstance(value, str):
+                value = {"image": value}
+            result[name] = Base(
+                name=name,
+                image=value.get("image", old.image),
+                setup=value["setup"] if "setup" in value else old.setup,
+                vars={**old.vars, **value.get("vars", {})},
+            )
+        return result
+
+    def _artifact(self, name: str, spec: dict[str, Any], top_bases: dict[str, Base]) -> Artifact:
+        where: PathKey = ("artifacts", name)
+        lang = spec["lang"]
+        if lang not in presets.languages():
+            hint = did_you_mean(lang, presets.languages())
+            self.fail((*where, "lang"), f"{lang!r} is not a language{hint} (c, go, rust, custom)")
+        runtimes = self._runtimes(spec["runtimes"], (*where, "runtimes"))
+        build = spec.get("build", {})
+        self._check_build(lang, build, runtimes, (*where, "build"))
+        budgets = self._budgets(spec.get("budgets", {}), runtimes, (*where, "budgets"))
+        return Artifact(
+            name=name,
+            lang=lang,
+            context=self._context(spec.get("context", name), (*where, "context")),
+            binary=spec.get("binary", name),
+            args=tuple(spec.get("args", ())),
+            runtimes=runtimes,
+            profiles=self._profiles(spec.get("profile", "default"), runtimes, (*where, "profile")),
+            build=build,
+            bases=self._bases(spec.get("bases", {}), (*where, "bases"), top_bases),
+            files={**FILE_DEFAULTS, **spec.get("files", {})},
+            closure_extra=tuple(spec.get("closure", {}).get("extra", DEFAULT_CLOSURE_EXTRA)),
+            budgets=budgets,
+            smoke=_smoke(spec.get("smoke")),
+            labels=dict(spec.get("labels", {})),
+        )
+
+    def _runtimes(self, names: list[str], where: PathKey) -> tuple[str, ...]:
+        known = presets.runtimes()
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            base, debug = split_runtime(name)
+            if name in seen:
+                self.fail((*where, i), f"{name!r} is listed twice")
+            elif base not in known:
+                choices = [*known, *(f"{r}{DEBUG_SUFFIX}" for r in known if not known[r]["shell"])]
+                self.fail((*where, i), f"{name!r} is not a runtime{did_you_mean(name, choices)}")
+            elif debug and known[base]["shell"]:
+                self.fail((*where, i), f"{base!r} has a shell already: it has no -debug companion")
+            seen.add(name)
+        return tuple(names)
+
+    def _check_build(self, lang: str, build: dict[str, Any], runtimes: tuple[str, ...], where: PathKey) -> None:
+        if lang not in presets.languages():
+            return
+        flavours = {"glibc-dynamic", "glibc-static", "musl-static", "musl-dynamic"}
+        allowed = set(presets.languages()[lang]["vars"]) | {"env"}
+        if lang == "custom":
+            allowed |= flavours
+        for key in build:
+            if key not in allowed:
+                self.fail((*where, key), f"{key!r} is not a build setting of {lang}")
+        if lang != "custom":
+            return
+        for i, runtime in enumerate(runtimes):
+            flavour = presets.runtimes().get(split_runtime(runtime)[0], {}).get("flavour")
+            if flavour and flavour not in build:
+                self.fail(
+                    (*where[:-1], "runtimes", i),
+                    f"runtime {runtime!r} needs a {flavour} build: add build.{flavour}"
+                    " with command and output",
+                )
+
+    def _context(self, value: str, where: PathKey) -> str:
+        directory = self.path.parent
+        target = (directory / value).resolve()
+        if not target.is_relative_to(self.root):
+            self.fail(where, f"{value!r} is outside the repository ({self.root})")
+        elif not target.is_dir():
+            self.fail(where, f"{value!r} is not a folder")
+        # Relative (with ".." when above slim.yaml) so the bake file works from any clone.
+        return Path(os.path.relpath(target, directory)).as_posix()
+
+    def _profiles(self, spec: str | dict[str, str], runtimes: tuple[str, ...], where: PathKey) -> dict[str, str]:
+        if isinstance(spec, str):
+            return {r: spec for r in runtimes}
+        for key in spec:
+            if key != "*" and key not in runtimes:
+                self.fail((*where, key), f"{key!r} is not one of this artifact's runtimes")
+        fallback = spec.get("*", "default")
+        return {r: spec.get(r, fallback) for r in runtimes}
+
+    def _budgets(self, spec: dict[str, Any], runtimes: tuple[str, ...], where: PathKey) -> dict[str, Budget]:
+        for key in spec:
+            if key != "*" and key not in runtimes:
+                hint = did_you_mean(key, runtimes)
+                self.fail((*where, key), f"{key!r} is not one of this artifact's runtimes{hint}")
+        result = {}
+        for runtime in runtimes:
+            merged = {**spec.get("*", {}), **spec.get(runtime, {})}
+            key = runtime if runtime in spec else "*"
+            result[runtime] = self._budget(merged, (*where, key))
+        return result
+
+    def _budget(self, spec: dict[str, Any], where: PathKey) -> Budget:
+        sizes: dict[str, int | None] = {}
+        for key in ("max", "max_compressed"):
+            sizes[key] = None
+            if key in spec:
+                try:
+                    sizes[key] = parse_size(spec[key])
+                except ValueError as exc:
+                    self.fail((*where, key), str(exc))
+        growth = None
+        if "max_growth" in spec:
+            try:
+                growth = parse_growth(spec["max_growth"])
+            except ValueError as exc:
+                self.fail((*where, "max_growth"), str(exc))
+        return Budget(
+            max=sizes["max"],
+            max_compressed=sizes["max_compressed"],
+            max_layers=spec.get("max_layers"),
+            max_growth=growth,
+            spelled={k: str(v) for k, v in spec.items()},
+        )
+
+    def _check_names(self, artifacts: tuple[Artifact, ...]) -> None:
+        """Targets and groups share bake's namespace: no name may mean two things."""
+        owners: dict[str, str] = {n: "a name slim reserves" for n in RESERVED_NAMES}
+        runtime_groups = {r for a in artifacts for r in a.runtimes}
+        for runtime in sorted(runtime_groups):
+            owners.setdefault(runtime, f"the group of runtime {runtime!r}")
+        for artifact in artifacts:
+            where: PathKey = ("artifacts", artifact.name)
+            if artifact.name in owners:
+                self.fail(where, f"artifact name {artifact.name!r} collides with {owners[artifact.name]}")
+            owners[artifact.name] = f"the group of artifact {artifact.name!r}"
+        for artifact in artifacts:
+            for i, runtime in enumerate(artifact.runtimes):
+                target = f"{artifact.name}-{runtime}"
+                if target in owners:
+                    self.fail(
+                        ("artifacts", artifact.name, "runtimes", i),
+                        f"target name {target!r} collides with {owners[target]}",
+                    )
+                owners[target] = f"target {target!r}"
+
+
+def _smoke(spec: Any) -> Smoke | None:
+    if spec is False:
+        return None
+    spec = spec or {}
+    args = spec.get("args")
+    return Smoke(
+        args=tuple(args) if args is not None else None,
+        expect_stdout=spec.get("expect_stdout"),
+        expect_exit=spec.get("expect_exit", 0),
+        timeout=float(spec.get("timeout", 30)),
+    )
+
+
+def _preset_bases() -> dict[str, Base]:
+    result = {"scratch": Base("scratch", "scratch")}
+    for name, spec in presets.bases().items():
+        result[name] = Base(name, spec["image"], spec.get("setup"), dict(spec.get("vars", {})))
+    return result
+
+
+def _repository_root(directory: Path) -> Path:
+    """The git work tree holding `directory`, or `directory` itself outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return directory.resolve()
+    top = out.stdout.strip()
+    return Path(top).resolve() if out.returncode == 0 and top else directory.resolve()

@@ -1,0 +1,55 @@
+"""The exceptions slim raises; `cli.main` is the one place that turns them into exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Exit codes, documented in README.md.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a check failed: stale files, a broken budget, a failed smoke run
+EXIT_USAGE = 2  # bad command line or bad slim.yaml
+EXIT_BUILD = 3  # a build, the engine or a measurement failed
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in an input file, located for a human."""
+
+    file: str
+    line: int  # 1-based; 0 when unknown
+    column: int  # 1-based; 0 when unknown
+    path: str  # dotted path of the field, e.g. artifacts.hello.runtimes[2]
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}:{field} {self.message}"
+
+
+class SlimError(Exception):
+    """Base of every error slim reports without a traceback."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(SlimError):
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(SlimError):
+    """slim.yaml (or a report) is invalid; carries every problem found, not just the first."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class BuildError(SlimError):
+    """The engine, buildx, a build or a measurement failed."""
+
+    exit_code = EXIT_BUILD
