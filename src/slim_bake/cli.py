@@ -40,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-c", "--config", default="slim.yaml", metavar="FILE", help="slim.yaml (default: %(default)s)"
+        "-c",
+        "--config",
+        default="slim.yaml",
+        metavar="FILE",
+        help="slim.yaml (default: %(default)s)",
     )
 
 

@@ -131,12 +131,13 @@ def schema_problems(doc: Document, schema_name: str) -> Iterable[Diagnostic]:
 
 def _describe(doc: Document, error: jsonschema.ValidationError) -> Iterable[Diagnostic]:
     path: PathKey = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {})
+        allowed = schema.get("properties", {})
         for key in error.instance:
             if key not in allowed:
                 hint = did_you_mean(str(key), allowed)
-                yield doc.diagnostic((*path, key), f"unknown field {key!r}{hint}")
+                yield doc.diagnostic((*path, key), f"unknown field {key!r}{hint}", at_key=True)
         return
     if error.validator == "required":
         yield doc.diagnostic(path, error.message.replace("is a required property", "is required"))
@@ -160,7 +161,8 @@ def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "const":
         return f"must be {error.validator_value!r}, not {value!r}"
     if error.validator == "enum":
-        return f"{value!r} must be one of {', '.join(map(str, error.validator_value))}"
+        choices = error.validator_value if isinstance(error.validator_value, list) else []
+        return f"{value!r} must be one of {', '.join(map(str, choices))}"
     return error.message
 
 
@@ -174,8 +176,8 @@ class _Checker:
         self.root = _repository_root(path.parent)
         self.problems: list[Diagnostic] = []
 
-    def fail(self, where: PathKey, message: str) -> None:
-        self.problems.append(self.doc.diagnostic(where, message))
+    def fail(self, where: PathKey, message: str, at_key: bool = False) -> None:
+        self.problems.append(self.doc.diagnostic(where, message, at_key))
 
     def build(self) -> Config:
         data: dict[str, Any] = self.doc.data
@@ -202,14 +204,24 @@ class _Checker:
             self.fail(("output", key), f"{value!r} must be a path inside slim.yaml's folder")
         return Path(value).as_posix()
 
-    def _bases(self, spec: dict[str, Any], where: PathKey, inherited: dict[str, Base]) -> dict[str, Base]:
+    def _bases(
+        self, spec: dict[str, Any], where: PathKey, inherited: dict[str, Base]
+    ) -> dict[str, Base]:
         result = dict(inherited)
         for name, value in spec.items():
             if name == "scratch":
-                self.fail((*where, name), "'scratch' is the empty image and cannot be replaced")
+                self.fail(
+                    (*where, name),
+                    "'scratch' is the empty image and cannot be replaced",
+                    at_key=True,
+                )
                 continue
             if name not in inherited:
-                self.fail((*where, name), f"{name!r} is not a base{did_you_mean(name, inherited)}")
+                self.fail(
+                    (*where, name),
+                    f"{name!r} is not a base{did_you_mean(name, inherited)}",
+                    at_key=True,
+                )
                 continue
             old = inherited[name]
             if isinstance(value, str):
@@ -217,7 +229,7 @@ class _Checker:
             result[name] = Base(
                 name=name,
                 image=value.get("image", old.image),
-                setup=value["setup"] if "setup" in value else old.setup,
+                setup=value.get("setup", old.setup),
                 vars={**old.vars, **value.get("vars", {})},
             )
         return result
@@ -264,7 +276,9 @@ class _Checker:
             seen.add(name)
         return tuple(names)
 
-    def _check_build(self, lang: str, build: dict[str, Any], runtimes: tuple[str, ...], where: PathKey) -> None:
+    def _check_build(
+        self, lang: str, build: dict[str, Any], runtimes: tuple[str, ...], where: PathKey
+    ) -> None:
         if lang not in presets.languages():
             return
         flavours = {"glibc-dynamic", "glibc-static", "musl-static", "musl-dynamic"}
@@ -273,7 +287,7 @@ class _Checker:
             allowed |= flavours
         for key in build:
             if key not in allowed:
-                self.fail((*where, key), f"{key!r} is not a build setting of {lang}")
+                self.fail((*where, key), f"{key!r} is not a build setting of {lang}", at_key=True)
         if lang != "custom":
             return
         for i, runtime in enumerate(runtimes):
@@ -295,20 +309,30 @@ class _Checker:
         # Relative (with ".." when above slim.yaml) so the bake file works from any clone.
         return Path(os.path.relpath(target, directory)).as_posix()
 
-    def _profiles(self, spec: str | dict[str, str], runtimes: tuple[str, ...], where: PathKey) -> dict[str, str]:
+    def _profiles(
+        self, spec: str | dict[str, str], runtimes: tuple[str, ...], where: PathKey
+    ) -> dict[str, str]:
         if isinstance(spec, str):
             return {r: spec for r in runtimes}
         for key in spec:
             if key != "*" and key not in runtimes:
-                self.fail((*where, key), f"{key!r} is not one of this artifact's runtimes")
+                self.fail(
+                    (*where, key), f"{key!r} is not one of this artifact's runtimes", at_key=True
+                )
         fallback = spec.get("*", "default")
         return {r: spec.get(r, fallback) for r in runtimes}
 
-    def _budgets(self, spec: dict[str, Any], runtimes: tuple[str, ...], where: PathKey) -> dict[str, Budget]:
+    def _budgets(
+        self, spec: dict[str, Any], runtimes: tuple[str, ...], where: PathKey
+    ) -> dict[str, Budget]:
         for key in spec:
             if key != "*" and key not in runtimes:
                 hint = did_you_mean(key, runtimes)
-                self.fail((*where, key), f"{key!r} is not one of this artifact's runtimes{hint}")
+                self.fail(
+                    (*where, key),
+                    f"{key!r} is not one of this artifact's runtimes{hint}",
+                    at_key=True,
+                )
         result = {}
         for runtime in runtimes:
             merged = {**spec.get("*", {}), **spec.get(runtime, {})}
@@ -348,7 +372,11 @@ class _Checker:
         for artifact in artifacts:
             where: PathKey = ("artifacts", artifact.name)
             if artifact.name in owners:
-                self.fail(where, f"artifact name {artifact.name!r} collides with {owners[artifact.name]}")
+                self.fail(
+                    where,
+                    f"artifact name {artifact.name!r} collides with {owners[artifact.name]}",
+                    at_key=True,
+                )
             owners[artifact.name] = f"the group of artifact {artifact.name!r}"
         for artifact in artifacts:
             for i, runtime in enumerate(artifact.runtimes):

@@ -21,6 +21,7 @@ class Document:
     file: str
     data: Any
     marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
 
     def where(self, path: PathKey) -> tuple[int, int]:
         """Position of `path`, or of its closest located ancestor."""
@@ -28,8 +29,11 @@ class Document:
             path = path[:-1]
         return self.marks.get(path, (0, 0))
 
-    def diagnostic(self, path: PathKey, message: str) -> Diagnostic:
-        line, column = self.where(path)
+    def diagnostic(self, path: PathKey, message: str, at_key: bool = False) -> Diagnostic:
+        """A problem at `path`'s value, or at its key (for unknown or misplaced keys)."""
+        line, column = (
+            self.key_marks[path] if at_key and path in self.key_marks else self.where(path)
+        )
         return Diagnostic(self.file, line, column, format_path(path), message)
 
 
@@ -84,6 +88,8 @@ def _walk(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, doc: Document
                 raise _located(key_node, doc, f"a key must be a string, not {key!r}")
             if key in result:
                 raise _located(key_node, doc, f"duplicate key {key!r}")
+            mark = key_node.start_mark
+            doc.key_marks[(*path, key)] = (mark.line + 1, mark.column + 1)
             result[key] = _walk(loader, value_node, (*path, key), doc)
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -28,9 +28,7 @@ def render_all(plan: Plan) -> dict[str, str]:
     """Every generated file's path (relative to slim.yaml's folder) and content."""
     config = plan.config
     source = config.path.name
-    files = {
-        t.dockerfile: render_dockerfile(t, source, config.syntax) for t in plan.targets
-    }
+    files = {t.dockerfile: render_dockerfile(t, source, config.syntax) for t in plan.targets}
     files[config.bake_file] = render_hcl(plan, source)
     return files
 

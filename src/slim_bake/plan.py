@@ -146,16 +146,18 @@ def build_spec(artifact: Artifact, flavour: str, profile: str) -> BuildSpec:
         custom = artifact.build[flavour]
         toolchain = artifact.bases[custom.get("toolchain", recipe["toolchain"])]
         built = custom["output"] if custom["output"].startswith("/") else f"/src/{custom['output']}"
-        steps = (custom["command"], f"cp {quote(built)} {quote(output)}")
+        commands = (custom["command"], f"cp {quote(built)} {quote(output)}")
         env = dict(artifact.build.get("env", {}))
-        return BuildSpec(flavour, toolchain, env, (), steps, output)
+        return BuildSpec(flavour, toolchain, env, (), commands, output)
     toolchain = artifact.bases[recipe["toolchain"]]
     settings = language["profiles"][profile]
     values = _vars(language["vars"], toolchain, settings.get("vars", {}), artifact.build)
     values.update(out=quote(output), binary=quote(artifact.binary))
     steps = [_fill(step, values) for step in [*recipe["steps"], *settings.get("post", [])]]
     env = {**recipe.get("env", {}), **settings.get("env", {}), **artifact.build.get("env", {})}
-    return BuildSpec(flavour, toolchain, env, tuple(language.get("mounts", ())), tuple(steps), output)
+    return BuildSpec(
+        flavour, toolchain, env, tuple(language.get("mounts", ())), tuple(steps), output
+    )
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

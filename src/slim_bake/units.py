@@ -34,7 +34,9 @@ def parse_size(value: object) -> int:
     number, unit = match.group(1), match.group(2) or "B"
     if unit not in _UNITS:
         hint = " (kB is spelled with a lower-case k)" if unit.lower() == "kb" else ""
-        raise ValueError(f"{value!r}: unknown unit {unit!r}; use B, kB, MB, GB, KiB, MiB or GiB{hint}")
+        raise ValueError(
+            f"{value!r}: unknown unit {unit!r}; use B, kB, MB, GB, KiB, MiB or GiB{hint}"
+        )
     if unit == "B" and "." in number:
         raise ValueError(f"{value!r}: a byte count is a whole number")
     return round(float(number) * _UNITS[unit])

@@ -1,0 +1,59 @@
+"""Shared fixtures. Integration tests use a real Docker engine with buildx: they skip
+only when none answers AND SLIM_REQUIRE_DOCKER is unset (CI sets it: there they run
+or fail)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDIN_BASES: dict[str, object] = yaml.safe_load(
+    (Path(__file__).parent / "standin_bases.yaml").read_text()
+)
+HELLO_C = (ROOT / "examples" / "hello" / "hello.c").read_text()
+
+
+def _engine_problem() -> str | None:
+    if shutil.which("docker") is None:
+        return "no docker client on PATH"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
+    if info.returncode != 0:
+        return "no Docker engine answers `docker info`"
+    buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False)
+    if buildx.returncode != 0:
+        return "docker buildx is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    problem = _engine_problem()
+    if problem is None:
+        return
+    if os.environ.get("SLIM_REQUIRE_DOCKER"):
+        pytest.fail(f"SLIM_REQUIRE_DOCKER is set but {problem}; run scripts/test")
+    pytest.skip(f"{problem} (set SLIM_REQUIRE_DOCKER=1 to make this a failure)")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[..., Path]:
+    """A throw-away repository with hello.c in ./hello and a slim.yaml from `config`
+    (a dict); `standins=True` adds the offline stand-in bases. Returns slim.yaml."""
+
+    def make(config: dict[str, object], standins: bool = False) -> Path:
+        (tmp_path / "hello").mkdir(exist_ok=True)
+        (tmp_path / "hello" / "hello.c").write_text(HELLO_C)
+        if standins:
+            config = {**config, "bases": {**STANDIN_BASES, **config.get("bases", {})}}  # type: ignore[dict-item]
+        path = tmp_path / "slim.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    return make
