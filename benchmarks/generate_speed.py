@@ -1,0 +1,85 @@
+"""Issue 2's target: generating 100 artifacts × 8 runtimes takes under 0.5 s.
+
+Run: python benchmarks/generate_speed.py
+Measures `slim generate` end to end in a fresh process (start-up included) on a
+cold folder and then `slim check` on the result, five times each; prints medians."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+RUNTIMES = [
+    "debian-slim", "alpine", "busybox-glibc", "distroless-cc",
+    "scratch-glibc", "scratch-musl", "scratch-closure", "scratch-musl-debug",
+]  # fmt: skip
+ARTIFACTS = 100
+
+
+def make_repo(folder: Path) -> Path:
+    artifacts = {}
+    for i in range(ARTIFACTS):
+        (folder / f"app{i}").mkdir()
+        (folder / f"app{i}" / "main.c").write_text("int main(void){return 0;}\n")
+        artifacts[f"app{i}"] = {"lang": "c", "runtimes": RUNTIMES, "budgets": {"*": {"max": "1MB"}}}
+    path = folder / "slim.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "artifacts": artifacts}))
+    return path
+
+
+def timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def render_only(path: Path) -> float:
+    """The generator's own work: load, validate, plan and render, no file written."""
+    from slim_bake.config import load_config
+    from slim_bake.output import render_all
+    from slim_bake.plan import make_plan
+
+    start = time.perf_counter()
+    render_all(make_plan(load_config(path)))
+    return time.perf_counter() - start
+
+
+def create_floor(folder: Path, count: int) -> float:
+    """What this disk takes to create `count` small files the atomic way (temporary
+    file, then rename), whatever program writes them."""
+    floor = folder / "floor"
+    floor.mkdir()
+    start = time.perf_counter()
+    for i in range(count):
+        (floor / f".f{i}.tmp").write_text("x" * 1000)
+        (floor / f".f{i}.tmp").replace(floor / f"f{i}")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    generate, check, render, floor = [], [], [], []
+    for _ in range(5):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = make_repo(Path(tmp))
+            slim = [sys.executable, "-m", "slim_bake"]
+            render.append(render_only(path))
+            floor.append(create_floor(Path(tmp), ARTIFACTS * len(RUNTIMES) + 1))
+            generate.append(timed([*slim, "generate", "-c", str(path)]))
+            check.append(timed([*slim, "check", "-c", str(path)]))
+            files = len(list((Path(tmp) / "dockerfiles").iterdir())) + 1
+    print(f"{ARTIFACTS} artifacts x {len(RUNTIMES)} runtimes = {files - 1} Dockerfiles + 1 bake file")
+    print(f"load + validate + plan + render (in process):       median {statistics.median(render):.3f} s")
+    print(f"slim generate (cold folder, process start included): median {statistics.median(generate):.3f} s")
+    print(f"  of which this disk's floor to create {files} files:   median {statistics.median(floor):.3f} s")
+    print(f"slim check (nothing to change):                      median {statistics.median(check):.3f} s")
+    print("target: generate < 0.5 s")
+
+
+if __name__ == "__main__":
+    main()
