@@ -18,6 +18,8 @@
 # Engines are started with `dockerd --iptables=false --ip6tables=false` in their own session;
 # logs: /var/log/slim-dockerd.log, /var/log/slim-dockerd-containerd.log.
 #
+# The second engine gets its own bridge, slimctr0 (SLIM_CTR_BRIDGE_CIDR, default 10.199.199.1/24).
+#
 # Environment: SLIM_DEBIAN_MIRROR overrides the Debian mirror used for the trixie packages
 # (default: the system's Debian mirror, else http://deb.debian.org/debian).
 set -euo pipefail
@@ -30,6 +32,8 @@ readonly CTR_SOCK="${CTR_DIR}/docker.sock"
 readonly CTR_HOST="unix://${CTR_SOCK}"
 readonly CTR_DATA=/var/lib/slim-containerd
 readonly CTR_LOG=/var/log/slim-dockerd-containerd.log
+readonly CTR_BRIDGE=slimctr0
+readonly CTR_BRIDGE_CIDR="${SLIM_CTR_BRIDGE_CIDR:-10.199.199.1/24}"
 readonly CACHE=/var/cache/slim-engine
 readonly PLUGIN_DIR=/usr/libexec/docker/cli-plugins
 readonly WAIT_SECONDS=60
@@ -94,6 +98,11 @@ fi
 
 [[ $(id -u) == 0 ]] || die "must run as root to install or start the engine"
 
+# One installer/starter at a time (parallel CI jobs on one machine).
+mkdir -p /run/lock
+exec 9>/run/lock/slim-engine.lock
+flock 9
+
 # ---------------------------------------------------------------- install
 export DEBIAN_FRONTEND=noninteractive
 
@@ -111,10 +120,15 @@ pkg_version() { dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/
 
 engine_installed() {
     local v
+    command -v dockerd >/dev/null 2>&1 || return 1
     v="$(pkg_version docker.io)"
-    [[ -n "$v" ]] && dpkg --compare-versions "$v" ge "$MIN_ENGINE_VERSION" &&
-        [[ -n "$(pkg_version docker-cli)" ]] && [[ -n "$(pkg_version docker-buildx)" ]] &&
-        command -v dockerd >/dev/null 2>&1
+    if [[ -n "$v" ]] && dpkg --compare-versions "$v" ge "$MIN_ENGINE_VERSION" &&
+        [[ -n "$(pkg_version docker-cli)" ]] && [[ -n "$(pkg_version docker-buildx)" ]]; then
+        return 0
+    fi
+    # An engine installed otherwise (e.g. docker-ce): accept a recent dockerd + a working buildx.
+    v="$(dockerd --version 2>/dev/null | sed -nE 's/^Docker version ([0-9]+)\..*/\1/p')"
+    [[ -n "$v" ]] && ((v >= MIN_ENGINE_VERSION)) && cli buildx version >/dev/null 2>&1
 }
 
 apt_updated=0
@@ -208,7 +222,7 @@ install_engine() {
 }
 
 if engine_installed; then
-    log "docker.io $(pkg_version docker.io), docker-buildx $(pkg_version docker-buildx) already installed"
+    log "engine already installed: $(dockerd --version)"
 else
     install_engine
     engine_installed || die "docker.io/docker-cli/docker-buildx did not install"
@@ -273,15 +287,23 @@ if [[ $want_ctr == 1 ]]; then
         mkdir -p "$CTR_DIR" "$CTR_DATA"
         if ! pid_alive "$CTR_DIR/docker.pid"; then
             printf '%s\n' '{"features":{"containerd-snapshotter":true}}' >"$CTR_DIR/daemon.json"
-            # --bridge=none: no docker0-like bridge (the default engine owns docker0); RUN steps
-            # and containers get no network beyond loopback, nothing is reachable here anyway.
+            # Its own bridge: with --bridge=none dockerd DELETES docker0 at start, which breaks
+            # every container of the default engine; and two engines cannot share docker0.
+            # dockerd only uses a non-default bridge name that already exists.
+            command -v ip >/dev/null 2>&1 || apt_install iproute2
+            if ! ip link show "$CTR_BRIDGE" >/dev/null 2>&1; then
+                log "creating bridge $CTR_BRIDGE ($CTR_BRIDGE_CIDR) for the containerd-store engine"
+                ip link add "$CTR_BRIDGE" type bridge
+                ip addr add "$CTR_BRIDGE_CIDR" dev "$CTR_BRIDGE"
+                ip link set "$CTR_BRIDGE" up
+            fi
             start_dockerd "$CTR_LOG" \
                 --config-file="$CTR_DIR/daemon.json" \
                 --data-root="$CTR_DATA" \
                 --exec-root="$CTR_DIR/exec" \
                 --pidfile="$CTR_DIR/docker.pid" \
                 --host="$CTR_HOST" \
-                --bridge=none \
+                --bridge="$CTR_BRIDGE" \
                 --iptables=false --ip6tables=false
         fi
         wait_engine "$CTR_HOST" "$CTR_DIR/docker.pid" "$CTR_LOG"

@@ -9,7 +9,7 @@
 #
 # Images (each labelled io.slim-bake.standin=<what it really is>):
 #   slim-standin/gcc:bookworm            minbase + gcc libc6-dev musl-tools binutils ca-certificates tzdata
-#   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev ca-certificates
+#   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev musl-tools ca-certificates
 #   slim-standin/debian:bookworm-slim    minbase without docs/man/locales
 #   slim-standin/busybox:glibc           static busybox + applets + glibc runtime libraries
 #   slim-standin/busybox:static          static busybox + applets only
@@ -48,7 +48,7 @@ done
 # name|tarball|description|extra --change lines (separated by ';;')
 readonly IMAGES=(
     "slim-standin/gcc:bookworm|gcc|stand-in for gcc: Debian bookworm minbase + gcc 12, libc6-dev, musl-tools, binutils, ca-certificates, tzdata|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
-    "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
+    "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, musl-tools, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
     "slim-standin/debian:bookworm-slim|debian-slim|stand-in for debian:bookworm-slim: Debian bookworm minbase without docs, man pages and locales|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/busybox:glibc|busybox-glibc|stand-in for busybox:glibc: Debian static busybox + applet links in /bin + glibc 2.36 runtime libraries and loader from Debian libc6|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
     "slim-standin/busybox:static|busybox-static|stand-in for a static busybox: Debian busybox-static at /bin/busybox + applet links in /bin, nothing else|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
@@ -120,6 +120,9 @@ if ((${#missing[@]})); then
 fi
 
 mkdir -p "$TARS"
+# One builder at a time: the cache is shared by every engine.
+exec 9>"$CACHE/.lock"
+flock 9
 if [[ $rebuild == 1 ]]; then
     rm -f "$TARS"/*.tar.zst
 fi
@@ -131,10 +134,18 @@ if [[ -n "${SLIM_DEBIAN_MIRROR:-}" ]]; then
     mirror_args=("$SLIM_DEBIAN_MIRROR")
 fi
 
+# Without the merged-usr hook, apt satisfies init-system-helpers' "usrmerge | usr-is-merged" with
+# usrmerge, which drags perl (about 45 MB) into every image; the official images do not have it.
+hook_args=()
+if [[ -d /usr/share/mmdebstrap/hooks/merged-usr ]]; then
+    hook_args=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+fi
+
 mmdeb() { # mmdeb OUTPUT ARGS...
     local out="$1"
     shift
-    mmdebstrap --quiet --variant=minbase --skip=output/dev "$@" "$SUITE" "$out" "${mirror_args[@]}" </dev/null
+    mmdebstrap --quiet --variant=minbase --skip=output/dev "${hook_args[@]}" "$@" \
+        "$SUITE" "$out" "${mirror_args[@]}" </dev/null
 }
 
 # Same excludes as the official debian:*-slim images (debuerreotype's slimify).
@@ -154,7 +165,7 @@ build_gcc() {
 }
 build_golang() {
     # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook (the chroot directory)
-    mmdeb "$1" --include=golang-go,gcc,libc6-dev,ca-certificates \
+    mmdeb "$1" --include=golang-go,gcc,libc6-dev,musl-tools,ca-certificates \
         --customize-hook='mkdir -p "$1/go/src" "$1/go/bin" && chmod -R 1777 "$1/go"'
 }
 build_debian_slim() {
@@ -167,8 +178,12 @@ src_ready=0
 build_src() {
     [[ $src_ready == 1 ]] && return
     rm -rf "$SRC"
-    log "mmdebstrap: source tree for the hand-made stand-ins ($SRC)"
-    mmdeb "$SRC" --include=busybox-static,musl,ca-certificates,tzdata,libgcc-s1,libstdc++6
+    log "mmdebstrap: source tree for the hand-made stand-ins ($SRC, log: $CACHE/src-rootfs.log)"
+    if ! mmdeb "$SRC" --include=busybox-static,musl,ca-certificates,tzdata,libgcc-s1,libstdc++6 \
+        >"$CACHE/src-rootfs.log" 2>&1; then
+        tail -n 20 "$CACHE/src-rootfs.log" >&2
+        die "mmdebstrap of the source tree failed"
+    fi
     src_ready=1
 }
 
