@@ -3,6 +3,7 @@ parsing the output (dockerfile-parse, hcl2, hadolint, `docker buildx bake --prin
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import shutil
@@ -30,7 +31,8 @@ NASTY = "a\"b\\c ${HOME} %{x} $(id) `id` 'q' \n new line\tend"
 
 
 def parse(text: str) -> list[dict[str, Any]]:
-    parser = DockerfileParser(fileobj=None)
+    # With a path (its default is ./Dockerfile) dockerfile-parse writes the content there.
+    parser = DockerfileParser(fileobj=io.BytesIO())
     parser.content = text
     return list(parser.structure)
 
