@@ -17,6 +17,11 @@ set -eu
 # recursively; libraries that programs dlopen (libgcc_s for pthread_cancel and
 # unwinding, NSS modules) are named in $SLIM_CLOSURE_EXTRA and found by name.
 mkdir -p /closure
+if ! ldd "$SLIM_BINARY" >/dev/null 2>&1; then
+  # Statically linked (e.g. Go without cgo): no loader, nothing to collect.
+  echo "slim: closure: $SLIM_BINARY is not dynamically linked; the closure is empty" >&2
+  exit 0
+fi
 collect() {
   ldd "$1" | while read -r first arrow path rest; do
     case "$first" in linux-vdso.so.*|linux-gate.so.*) continue ;; esac

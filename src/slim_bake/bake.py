@@ -1,0 +1,205 @@
+"""Build targets with `docker buildx bake`, then smoke-run, measure and judge each one.
+
+BuildKit does the building: slim runs `docker buildx bake -f <bake file> --load
+[--builder NAME] TARGET...` from slim.yaml's folder with explicit targets (so no
+compose or override file nearby is merged in) and passes buildx's progress display
+through to stderr.
+
+Fail closed: when bake fails, buildx cancels the targets still running, so slim
+finds out which targets were really built in this run (their tag now names a
+different image than before; an image left from an earlier run never counts) and
+bakes each of the others alone: a target whose own bake fails is build-failed, the
+others are still smoke-run, measured and reported."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from slim_bake import engine
+from slim_bake.errors import BuildError
+from slim_bake.judge import BUILD_FAILED, MEASURE_FAILED, TargetResult, failed, judge
+from slim_bake.measure import Measurement, measure
+from slim_bake.plan import Plan, Target
+from slim_bake.smoke import SmokeResult, smoke
+
+WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
+Notify = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def bake_targets(
+    plan: Plan,
+    targets: list[Target],
+    *,
+    builder: str | None = None,
+    run_smoke: bool = True,
+    notify: Notify = _stderr,
+) -> list[TargetResult]:
+    """Build, smoke-run, measure and judge `targets`; one result each, in plan order."""
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        # Measure the local base images while BuildKit builds: their layers (hundreds of
+        # MB for a toolchain image) are compressed once, during the build, and skipped
+        # when the images that carry them are measured.
+        bases = {base_image(t) for t in targets} - {"scratch"}
+        warming = {base: pool.submit(_warm, base) for base in sorted(bases)}
+        built = build(plan, targets, builder=builder, notify=notify)
+        futures = [
+            pool.submit(_check, target, run_smoke, warming.get(base_image(target)))
+            if target.name in built
+            else None
+            for target in targets
+        ]
+        return [
+            future.result()
+            if future is not None
+            else failed(target, BUILD_FAILED, "the build failed (see the build output above)")
+            for target, future in zip(targets, futures, strict=True)
+        ]
+
+
+def _warm(base: str) -> None:
+    # Only a head start: whatever fails here (a base BuildKit pulled but the image store
+    # lacks) is met again, and reported, when the target itself is measured.
+    # Measured as its own base, so that no file list is loaded for it.
+    with contextlib.suppress(Exception):
+        measure(base, base)
+
+
+def _check(target: Target, run_smoke: bool, base_measured: Future[None] | None) -> TargetResult:
+    """Smoke-run, measure and judge one built target. Fail closed: an unexpected error
+    (the engine going away mid-run) fails this target with its message, not the run."""
+    tag = target.tags[0]
+    smoked: SmokeResult | None = None
+    if run_smoke and target.smoke is not None:
+        try:
+            smoked = smoke(tag, target.smoke)
+        except Exception as exc:
+            smoked = SmokeResult(False, None, "", "", f"the smoke run failed: {_describe(exc)}")
+    if base_measured is not None:
+        base_measured.result()  # its layers are then in the cache, not compressed twice
+    try:
+        measured: Measurement = measure(tag, base_image(target))
+    except BuildError as exc:
+        return failed(target, MEASURE_FAILED, f"measurement failed: {exc}", smoked)
+    except Exception as exc:
+        return failed(target, MEASURE_FAILED, f"measurement failed: {_describe(exc)}", smoked)
+    return judge(target, measured, smoked)
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()[:300]
+
+
+def base_image(target: Target) -> str:
+    """The FROM of the target's runtime stage ("scratch" for the empty image)."""
+    return target.base.image if target.base is not None else target.build.toolchain.image
+
+
+# --- Running buildx ---------------------------------------------------------------------
+
+
+def build(plan: Plan, targets: list[Target], *, builder: str | None, notify: Notify) -> set[str]:
+    """Names of the targets built and loaded in this run."""
+    tags = [t.tags[0] for t in targets]
+    options = _platform_options(plan, notify)
+    process = _start_bake(plan, [t.name for t in targets], builder, options)
+    try:
+        # Connect and note what each tag names while buildx starts up. Read late, a tag
+        # can only look unchanged although it was rebuilt (that target is then baked
+        # again alone), never look rebuilt when it was not: no stale image is measured.
+        before = engine.image_ids(tags)
+        code = process.wait()
+    except BaseException:
+        process.terminate()
+        process.wait()
+        raise
+    if code == 0:
+        return {t.name for t in targets}
+    after = engine.image_ids(tags)
+    built = {t.name for t in targets if after[t.tags[0]] not in (None, before[t.tags[0]])}
+    if not built:
+        _diagnose(builder)  # no buildx, no such builder: one clear error instead of N failures
+    for target in targets:
+        if target.name not in built and len(targets) > 1:
+            notify(f"slim: bake failed; building {target.name} alone to see whether it builds")
+            if _start_bake(plan, [target.name], builder, options).wait() == 0:
+                built.add(target.name)
+    return built
+
+
+def bake_command(
+    plan: Plan, names: list[str], builder: str | None, options: list[str]
+) -> list[str]:
+    command = ["docker", "buildx", "bake", "-f", plan.config.bake_file, "--load"]
+    if builder:
+        command += ["--builder", builder]
+    return [*command, *options, "--", *names]
+
+
+def _start_bake(
+    plan: Plan, names: list[str], builder: str | None, options: list[str]
+) -> subprocess.Popen[bytes]:
+    command = bake_command(plan, names, builder, options)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        # buildx's own progress display goes to stderr; stdout stays for slim's table.
+        return subprocess.Popen(command, cwd=plan.config.directory, stdout=_stderr_fd())
+    except FileNotFoundError as exc:
+        raise BuildError("the docker CLI is not on PATH: install it (it runs buildx)") from exc
+
+
+def _stderr_fd() -> int | None:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _diagnose(builder: str | None) -> None:
+    probe = _quiet(["docker", "buildx", "version"])
+    if probe is not None:
+        raise BuildError(
+            "docker buildx is not installed or not found by the docker CLI"
+            f" (`docker buildx version`: {probe}); install the buildx plugin"
+            " (Debian: docker-buildx; see https://github.com/docker/buildx#installing)"
+        )
+    if builder:
+        probe = _quiet(["docker", "buildx", "inspect", builder])
+        if probe is not None:
+            raise BuildError(f"buildx builder {builder!r} is not usable: {probe}")
+
+
+def _quiet(command: list[str]) -> str | None:
+    """None when `command` succeeds, else its first line of complaint."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if done.returncode == 0:
+        return None
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return lines[0] if lines else f"exit code {done.returncode}"
+
+
+def _platform_options(plan: Plan, notify: Notify) -> list[str]:
+    """`--load` into the docker driver's classic store takes one platform. With several in
+    slim.yaml, slim builds, runs and measures the engine's native one (else the first
+    listed); `docker buildx bake --push` of the same file still builds them all."""
+    platforms = plan.config.platforms
+    if len(platforms) <= 1:
+        return []
+    native = engine.native_platform()
+    chosen = native if native in platforms else platforms[0]
+    notify(
+        f"slim: note: slim.yaml lists {len(platforms)} platforms; an image store loads one,"
+        f" so slim bake builds, runs and measures {chosen} only"
+    )
+    return ["--set", f"*.platform={chosen}"]

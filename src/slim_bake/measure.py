@@ -1,0 +1,596 @@
+"""Measure an image from its layers, the same way whatever the engine's image store.
+
+The engine's own `.Size` changes meaning with the containerd image store (compressed
+blobs there, unpacked content in the classic store), so slim computes every figure
+itself from the layer tars that `docker save` streams:
+
+- size: bytes of regular-file content over all layers (a hard link counts once, as
+  it is one file): what the classic store's `docker images` shows, 17,808 B for the
+  static musl binary on scratch. The classic store adds the length of each symlink's
+  target for some layers (those it unpacks natively, e.g. imported or pulled ones) and
+  not for others (those BuildKit writes): slim does not, so that a figure depends on
+  the files alone;
+- compressed: the layers as a registry stores them, each layer tar gzip'd at level
+  GZIP_LEVEL (Python's zlib, the level `gzip` uses by default);
+- per layer: its diff_id, size, compressed size, the instruction that created it
+  (from the image config's history) and whether it is one of the base image's layers;
+- files: the regular files of the layers the build added (not the base's).
+
+Layers are content-addressed, so what was measured once is kept in a cache folder
+(SLIM_CACHE_DIR, else $XDG_CACHE_HOME/slim-bake, else ~/.cache/slim-bake) by diff_id
+and by image ID: an unchanged image is not exported again, and a base layer is
+compressed once, not once per variant."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sys
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from slim_bake.errors import BuildError
+
+GZIP_LEVEL = 6
+CACHE_VERSION = 1
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_CHUNK = 1 << 20
+_WHITEOUT = ".wh."
+
+
+@dataclass(frozen=True)
+class Layer:
+    diff_id: str
+    size: int
+    compressed: int
+    created_by: str
+    from_base: bool
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # absolute, e.g. /usr/local/bin/hello
+    size: int
+    layer: int  # index into Measurement.layers
+
+
+@dataclass(frozen=True)
+class Measurement:
+    image: str
+    image_id: str
+    base_image: str | None
+    base_id: str | None
+    size: int
+    compressed: int
+    layers: tuple[Layer, ...]
+    files: tuple[FileInfo, ...]  # regular files of the non-base layers, in layer order
+
+    @property
+    def base_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.from_base)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """What one layer tar holds, independent of the image it is in."""
+
+    diff_id: str
+    size: int
+    compressed: int
+    files: tuple[tuple[str, int], ...]  # regular files (path, bytes), in tar order
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What `docker save` wrote: the image config and its layers in order."""
+
+    config: dict[str, Any]
+    diff_ids: tuple[str, ...]
+    stats: dict[str, LayerStats]  # by diff_id; layers skipped as already known are absent
+
+
+# --- Reading a `docker save` tar (classic layout or OCI layout) ----------------------
+
+
+def read_archive(stream: IO[bytes], known: Callable[[str], bool] = lambda _: False) -> Archive:
+    """Parse an image archive in one pass, measuring every layer tar in it.
+
+    Both layouts are read: the classic one (manifest.json, <id>/layer.tar, <id>.json)
+    and the OCI one that docker 25+ writes (index.json, blobs/sha256/<digest>, plus a
+    manifest.json for compatibility). Blobs named by a digest for which `known` is
+    true are skipped unread: an uncompressed layer blob's digest is its diff_id."""
+    jsons: dict[str, Any] = {}
+    by_name: dict[str, LayerStats] = {}
+    links: dict[str, str] = {}
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                _read_member(tar, member, known, jsons, by_name, links)
+        return _resolve(jsons, by_name, links, known)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise BuildError(f"cannot read the image archive: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:  # JSON that is not what docker writes
+        raise BuildError(f"the image archive is malformed: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    known: Callable[[str], bool],
+    jsons: dict[str, Any],
+    by_name: dict[str, LayerStats],
+    links: dict[str, str],
+) -> None:
+    name = _normal(member.name)
+    if member.issym() or member.islnk():
+        # docker 25+ links <id>/layer.tar to its blob; resolve relative to the link.
+        base = PurePosixPath(name).parent if member.issym() else PurePosixPath()
+        links[name] = _normal(str(base / member.linkname))
+        return
+    if not member.isfile():
+        return
+    if name.startswith("blobs/") and known(_blob_digest(name)):
+        return
+    handle = tar.extractfile(member)
+    if handle is None:
+        return
+    head = handle.read(4)
+    if name.endswith(".json") or (head[:1] in (b"{", b"[") and member.size < 16 << 20):
+        jsons[name] = json.loads(head + handle.read())
+    elif name.endswith("layer.tar") or name.startswith("blobs/"):
+        by_name[name] = measure_layer(_buffered(_Prefixed(head, handle)))
+
+
+def _normal(name: str) -> str:
+    parts = [p for p in PurePosixPath(name).parts if p not in (".", "/")]
+    resolved: list[str] = []
+    for part in parts:
+        if part == "..":
+            if resolved:
+                resolved.pop()
+        else:
+            resolved.append(part)
+    return "/".join(resolved)
+
+
+def _blob_digest(name: str) -> str:
+    parts = name.split("/")
+    return f"{parts[1]}:{parts[2]}" if len(parts) == 3 else name
+
+
+def _resolve(
+    jsons: dict[str, Any],
+    by_name: dict[str, LayerStats],
+    links: dict[str, str],
+    known: Callable[[str], bool],
+) -> Archive:
+    config_name, layer_names = _manifest(jsons)
+    config = jsons.get(config_name)
+    if not isinstance(config, dict):
+        raise BuildError(f"the image archive has no config {config_name}")
+    diff_ids = tuple(str(d) for d in config.get("rootfs", {}).get("diff_ids", []))
+    if len(diff_ids) != len(layer_names):
+        raise BuildError(
+            f"the image archive lists {len(layer_names)} layers, its config {len(diff_ids)}"
+        )
+    stats: dict[str, LayerStats] = {}
+    for diff_id, layer_name in zip(diff_ids, layer_names, strict=True):
+        member = links.get(layer_name, layer_name)
+        found = by_name.get(member)
+        if found is None:
+            if member.startswith("blobs/") and known(_blob_digest(member)):
+                continue  # skipped unread: measured before
+            raise BuildError(f"the image archive lacks layer {layer_name}")
+        if found.diff_id != diff_id:
+            raise BuildError(
+                f"layer {layer_name}: content is {found.diff_id}, config says {diff_id}"
+            )
+        stats[diff_id] = found
+    return Archive(config, diff_ids, stats)
+
+
+def _manifest(jsons: dict[str, Any]) -> tuple[str, list[str]]:
+    """(config member name, layer member names) from manifest.json, else index.json."""
+    manifest = jsons.get("manifest.json")
+    if isinstance(manifest, list) and manifest:
+        entry = manifest[0]
+        return _normal(entry["Config"]), [_normal(n) for n in entry["Layers"]]
+    index = jsons.get("index.json")
+    if not isinstance(index, dict):
+        raise BuildError("the image archive has neither manifest.json nor index.json")
+    descriptor = _image_manifest(jsons, index)
+    layers = [_blob_name(layer["digest"]) for layer in descriptor.get("layers", [])]
+    return _blob_name(descriptor["config"]["digest"]), layers
+
+
+def _image_manifest(jsons: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
+    """Follow an OCI index (possibly nested) to the first image manifest in it."""
+    for entry in index.get("manifests", []):
+        blob = jsons.get(_blob_name(entry["digest"]))
+        if not isinstance(blob, dict):
+            continue
+        if "manifests" in blob:
+            return _image_manifest(jsons, blob)
+        if "config" in blob:
+            return blob
+    raise BuildError("the image archive's index.json names no image manifest")
+
+
+def _blob_name(digest: str) -> str:
+    algorithm, _, value = digest.partition(":")
+    return f"blobs/{algorithm}/{value}"
+
+
+# --- One layer tar --------------------------------------------------------------------
+
+
+def measure_layer(raw: IO[bytes]) -> LayerStats:
+    """Size, gzip'd size, diff_id and regular files of one layer tar (plain or gzip'd)."""
+    head = raw.read(4)
+    source = _buffered(_Prefixed(head, raw))
+    if head.startswith(_GZIP_MAGIC):
+        source = _buffered(_Gunzip(source))
+    elif head.startswith(_ZSTD_MAGIC):
+        source = _unzstd(source)
+    tee = _Tee(source)
+    size = 0
+    files: list[tuple[str, int]] = []
+    with tarfile.open(fileobj=tee, mode="r|") as tar:
+        for member in tar:
+            if member.isfile():
+                path = "/" + _normal(member.name)
+                if not PurePosixPath(path).name.startswith(_WHITEOUT):
+                    size += member.size
+                    files.append((path, member.size))
+    tee.drain()  # the end-of-archive padding belongs to the diff_id and the gzip size
+    return LayerStats(tee.digest(), size, tee.compressed(), tuple(files))
+
+
+def _unzstd(source: IO[bytes]) -> IO[bytes]:
+    """A zstd layer (the containerd image store keeps imported .tar.zst layers as they are)."""
+    try:
+        import zstandard
+    except ImportError as exc:
+        raise BuildError(
+            "a layer is zstd-compressed: install the zstandard package to measure it"
+            " (pip install 'slim-bake[bake]')"
+        ) from exc
+    reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
+    return reader
+
+
+def _buffered(raw: io.RawIOBase) -> IO[bytes]:
+    return io.BufferedReader(raw, _CHUNK)
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with a few already-read bytes put back in front."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+class _Gunzip(io.RawIOBase):
+    """Decompress a gzip stream (possibly several members) as it is read."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._inflate = zlib.decompressobj(47)  # 32 + 15: gzip header, full window
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending:
+            data = self._inflate.unconsumed_tail or self._source.read(_CHUNK)
+            if not data:
+                return 0
+            self._pending = self._inflate.decompress(data, _CHUNK)
+            if self._inflate.eof:
+                rest = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(47)
+                if rest:
+                    self._pending += self._inflate.decompress(rest, _CHUNK)
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class _Tee(io.RawIOBase):
+    """Pass bytes through while hashing them (diff_id) and counting their gzip size."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._sha = hashlib.sha256()
+        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        self._compressed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._source.read(len(view))
+        if data:
+            view[: len(data)] = data
+            self._sha.update(data)
+            self._compressed += len(self._gzip.compress(data))
+        return len(data)
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+    def digest(self) -> str:
+        return f"sha256:{self._sha.hexdigest()}"
+
+    def compressed(self) -> int:
+        return self._compressed + len(self._gzip.flush())
+
+
+class _Chunks(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks (the docker SDK's save())."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+# --- The cache of measured layers and images ------------------------------------------
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("SLIM_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "slim-bake"
+
+
+class MeasureCache:
+    """Layer stats by diff_id and image layouts by image ID, as small JSON files.
+    A missing, unreadable or foreign entry is a miss: the image is measured again."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / f"measure-v{CACHE_VERSION}"
+
+    def _path(self, kind: str, digest: str) -> Path:
+        return self.root / kind / digest.replace(":", "-").replace("/", "_")
+
+    def _load(self, kind: str, digest: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self._path(kind, digest).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and data.get("digest") == digest else None
+
+    def _store(self, kind: str, digest: str, data: dict[str, Any]) -> None:
+        path = self._path(kind, digest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"digest": digest, **data}, handle, separators=(",", ":"))
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only home must not fail the build
+            print(
+                f"slim: note: cannot write the measurement cache {self.root}: {exc}",
+                file=sys.stderr,
+            )
+
+    def has_layer(self, diff_id: str) -> bool:
+        return self._path("files", diff_id).is_file() and self._path("layers", diff_id).is_file()
+
+    def layer(self, diff_id: str, with_files: bool = True) -> LayerStats | None:
+        """A layer's stats; its file list (large for a base image) only when asked for."""
+        data = self._load("layers", diff_id)
+        listing = self._load("files", diff_id) if with_files else {"files": []}
+        if data is None or listing is None:
+            return None
+        try:
+            files = tuple((str(p), int(n)) for p, n in listing["files"])
+            return LayerStats(diff_id, int(data["size"]), int(data["compressed"]), files)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put_layer(self, stats: LayerStats) -> None:
+        self._store("files", stats.diff_id, {"files": stats.files})
+        self._store("layers", stats.diff_id, {"size": stats.size, "compressed": stats.compressed})
+
+    def image(self, image_id: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """(diff_ids, created_by of each layer) of a measured image."""
+        data = self._load("images", image_id)
+        if data is None:
+            return None
+        diff_ids, created_by = data.get("diff_ids"), data.get("created_by")
+        if not isinstance(diff_ids, list) or not isinstance(created_by, list):
+            return None
+        return tuple(map(str, diff_ids)), tuple(map(str, created_by))
+
+    def put_image(
+        self, image_id: str, diff_ids: tuple[str, ...], created_by: tuple[str, ...]
+    ) -> None:
+        self._store("images", image_id, {"diff_ids": diff_ids, "created_by": created_by})
+
+
+# --- Measuring an image in the engine ---------------------------------------------------
+
+
+def measure(
+    image: str, base_image: str | None, *, cache: MeasureCache | None = None
+) -> Measurement:
+    """Measure `image` (a local tag or ID); `base_image` is the FROM of its runtime stage
+    (None or "scratch": no base). Raises BuildError when the image cannot be measured."""
+    from slim_bake.engine import client
+
+    cache = cache or MeasureCache(cache_dir())
+    found = _get_image(client(), image)
+    base_id, base_diff_ids = _base(base_image)
+    layout = cache.image(found.id)
+    stats = _cached(cache, layout[0], base_diff_ids) if layout else None
+    if layout is None or stats is None:
+        archive = _export(found, image, cache)
+        layout = archive.diff_ids, created_by(archive.config)
+        stats = {d: archive.stats.get(d) or cache.layer(d) for d in archive.diff_ids}
+        if None in stats.values():
+            raise BuildError(f"cannot measure {image}: a cached layer vanished; run again")
+        cache.put_image(found.id, *layout)
+    if base_diff_ids and not _shared(layout[0], base_diff_ids):
+        print(
+            f"slim: note: {image} does not start with the layers of {base_image} as the local"
+            " image store has it (a newer or other base?): all its layers count as the build's",
+            file=sys.stderr,
+        )
+    return _assemble(image, found.id, base_image, base_id, base_diff_ids, layout, stats)
+
+
+def _cached(
+    cache: MeasureCache, diff_ids: tuple[str, ...], base_diff_ids: tuple[str, ...]
+) -> dict[str, LayerStats | None] | None:
+    """Every layer's stats from the cache (file lists for the build's own layers only),
+    or None when one is missing."""
+    shared = _shared(diff_ids, base_diff_ids)
+    stats = {d: cache.layer(d, with_files=i >= shared) for i, d in enumerate(diff_ids)}
+    return None if None in stats.values() else stats
+
+
+def _shared(diff_ids: tuple[str, ...], base_diff_ids: tuple[str, ...]) -> int:
+    """How many leading layers are the base image's: all of the base's, or none."""
+    count = len(base_diff_ids)
+    return count if diff_ids[:count] == base_diff_ids else 0
+
+
+def _get_image(engine: Any, image: str) -> Any:
+    import docker
+
+    try:
+        return engine.images.get(image)
+    except docker.errors.ImageNotFound as exc:
+        raise BuildError(f"image {image} is not in the engine's image store") from exc
+    except docker.errors.APIError as exc:
+        raise BuildError(f"cannot inspect image {image}: {exc.explanation or exc}") from exc
+
+
+def _export(found: Any, image: str, cache: MeasureCache) -> Archive:
+    import docker
+
+    try:
+        stream = _buffered(_Chunks(found.save(chunk_size=_CHUNK)))
+        archive = read_archive(stream, known=cache.has_layer)
+    except docker.errors.DockerException as exc:
+        raise BuildError(f"cannot export {image} to measure it: {exc}") from exc
+    except BuildError as exc:
+        raise BuildError(f"cannot measure {image}: {exc}") from exc
+    for layer_stats in archive.stats.values():
+        cache.put_layer(layer_stats)
+    return archive
+
+
+def created_by(config: dict[str, Any]) -> tuple[str, ...]:
+    """The instruction behind each layer: the config's history without its empty layers."""
+    history = [h for h in config.get("history", []) if not h.get("empty_layer", False)]
+    count = len(config.get("rootfs", {}).get("diff_ids", []))
+    made = [str(h.get("created_by", "")) for h in history]
+    if len(made) != count:  # a hand-made image without (matching) history
+        made = ["" for _ in range(count)]
+    return tuple(made)
+
+
+def _base(base_image: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The base image's ID and diff_ids, looked up locally (pulled if absent)."""
+    if base_image is None or base_image == "scratch":
+        return None, ()
+    import docker
+
+    from slim_bake.engine import client
+
+    engine = client()
+    try:
+        found = engine.images.get(base_image)
+    except docker.errors.ImageNotFound:
+        try:
+            found = engine.images.pull(base_image)
+        except docker.errors.DockerException as exc:
+            print(
+                f"slim: note: base image {base_image} is not in the local image store and"
+                f" cannot be pulled ({exc}); its layers are counted as the build's own",
+                file=sys.stderr,
+            )
+            return None, ()
+    except docker.errors.APIError as exc:
+        raise BuildError(f"cannot inspect base image {base_image}: {exc}") from exc
+    return str(found.id), tuple(found.attrs.get("RootFS", {}).get("Layers", []))
+
+
+def _assemble(
+    image: str,
+    image_id: str,
+    base_image: str | None,
+    base_id: str | None,
+    base_diff_ids: tuple[str, ...],
+    layout: tuple[tuple[str, ...], tuple[str, ...]],
+    stats: dict[str, LayerStats | None],
+) -> Measurement:
+    diff_ids, made_by = layout
+    shared = _shared(diff_ids, base_diff_ids)
+    layers: list[Layer] = []
+    files: list[FileInfo] = []
+    for index, (diff_id, instruction) in enumerate(zip(diff_ids, made_by, strict=True)):
+        layer_stats = stats[diff_id]
+        assert layer_stats is not None
+        layers.append(
+            Layer(diff_id, layer_stats.size, layer_stats.compressed, instruction, index < shared)
+        )
+        if index >= shared:
+            files += [FileInfo(path, size, index) for path, size in layer_stats.files]
+    return Measurement(
+        image=image,
+        image_id=image_id,
+        base_image=base_image,
+        base_id=base_id,
+        size=sum(layer.size for layer in layers),
+        compressed=sum(layer.compressed for layer in layers),
+        layers=tuple(layers),
+        files=tuple(files),
+    )

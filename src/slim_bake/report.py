@@ -1,0 +1,109 @@
+"""Results for people (the terminal table) and for programs (JSON-ready dicts).
+
+The table: target | size | compressed | layers | budget | verdict, then one line per
+reason a target did not pass. Sizes are decimal (kB = 1000 B), as `docker images`
+prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from slim_bake.config import Budget
+from slim_bake.judge import TargetResult
+from slim_bake.measure import GZIP_LEVEL, Measurement
+from slim_bake.units import format_size
+
+COLUMNS = ("target", "size", "compressed", "layers", "budget", "verdict")
+_RIGHT = {"size", "compressed", "layers"}
+_MISSING = "-"
+
+
+def format_table(results: Sequence[TargetResult]) -> str:
+    rows = [COLUMNS, *(_row(r) for r in results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = [_line(row, widths) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for result in results:
+        lines += [f"{result.target}: {reason}" for reason in result.reasons]
+    return "\n".join(lines) + "\n"
+
+
+def _line(row: Sequence[str], widths: list[int]) -> str:
+    cells = [
+        cell.rjust(width) if COLUMNS[i] in _RIGHT else cell.ljust(width)
+        for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+    ]
+    return "  ".join(cells).rstrip()
+
+
+def _row(result: TargetResult) -> tuple[str, ...]:
+    measured = result.measurement
+    if measured is None:
+        size = compressed = layers = _MISSING
+    else:
+        size, compressed = format_size(measured.size), format_size(measured.compressed)
+        layers = str(len(measured.layers))
+    return (result.target, size, compressed, layers, budget_text(result.budget), result.status)
+
+
+def budget_text(budget: Budget) -> str:
+    """The absolute budgets as the user wrote them: `max 20kB, gz 10kB, 3 layers`."""
+    parts = []
+    if budget.max is not None:
+        parts.append(f"max {budget.spelled.get('max') or format_size(budget.max)}")
+    if budget.max_compressed is not None:
+        spelled = budget.spelled.get("max_compressed") or format_size(budget.max_compressed)
+        parts.append(f"gz {spelled}")
+    if budget.max_layers is not None:
+        parts.append(f"{budget.max_layers} layers")
+    return ", ".join(parts) or _MISSING
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+def results_to_json(results: Sequence[TargetResult]) -> dict[str, Any]:
+    """Every result as plain data (json.dumps-able); sizes in bytes."""
+    return {
+        "compression": {"format": "gzip", "level": GZIP_LEVEL},
+        "targets": [result_to_json(r) for r in results],
+    }
+
+
+def result_to_json(result: TargetResult) -> dict[str, Any]:
+    return {
+        "target": result.target,
+        "status": result.status,
+        "reasons": list(result.reasons),
+        "budget": budget_to_json(result.budget),
+        "measurement": measurement_to_json(result.measurement) if result.measurement else None,
+        "smoke": asdict(result.smoke) if result.smoke else None,
+    }
+
+
+def budget_to_json(budget: Budget) -> dict[str, Any]:
+    growth = None
+    if budget.max_growth is not None:
+        growth = {"kind": budget.max_growth[0], "value": budget.max_growth[1]}
+    return {
+        "max": budget.max,
+        "max_compressed": budget.max_compressed,
+        "max_layers": budget.max_layers,
+        "max_growth": growth,
+        "spelled": dict(budget.spelled),
+    }
+
+
+def measurement_to_json(measurement: Measurement) -> dict[str, Any]:
+    return {
+        "image": measurement.image,
+        "image_id": measurement.image_id,
+        "base_image": measurement.base_image,
+        "base_id": measurement.base_id,
+        "size": measurement.size,
+        "compressed": measurement.compressed,
+        "layers": [asdict(layer) for layer in measurement.layers],
+        "files": [asdict(f) for f in measurement.files],
+    }

@@ -1,0 +1,104 @@
+"""Run an image once and check what it printed and how it exited (`smoke:` in slim.yaml).
+
+The container runs without network (a smoke check must not depend on one, and an
+engine without a default bridge can still run it) and is always removed."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from slim_bake.config import Smoke
+from slim_bake.errors import BuildError
+
+_SHOWN = 200  # characters of unexpected output quoted in a message
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    ok: bool
+    exit_code: int | None  # None: the container did not run to its end
+    stdout: str
+    stderr: str
+    message: str  # why it failed; "" when ok
+
+
+def smoke(image: str, spec: Smoke) -> SmokeResult:
+    """Run `image` with `spec.args` (None: its own CMD) and compare stdout (trailing
+    whitespace ignored) and the exit code with what `spec` expects."""
+    import docker
+
+    from slim_bake.engine import client
+
+    try:
+        engine = client()
+    except BuildError as exc:
+        return SmokeResult(False, None, "", "", str(exc))
+    command = list(spec.args) if spec.args is not None else None
+    try:
+        container = engine.containers.create(image, command=command, network_mode="none")
+    except docker.errors.DockerException as exc:
+        return SmokeResult(False, None, "", "", f"cannot create a container: {_explain(exc)}")
+    try:
+        return _run(container, spec)
+    finally:
+        with contextlib.suppress(docker.errors.DockerException):  # already gone
+            container.remove(force=True)
+
+
+def _run(container: Any, spec: Smoke) -> SmokeResult:
+    import docker
+    import requests
+
+    try:
+        container.start()
+        status = container.wait(timeout=spec.timeout)
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        stdout, stderr = _logs(container)
+        return SmokeResult(False, None, stdout, stderr, f"did not finish within {spec.timeout:g}s")
+    except docker.errors.DockerException as exc:
+        stdout, stderr = _logs(container)
+        return SmokeResult(False, None, stdout, stderr, f"did not start: {_explain(exc)}")
+    exit_code = int(status.get("StatusCode", -1))
+    stdout, stderr = _logs(container)
+    problem = _problem(spec, exit_code, stdout, stderr)
+    return SmokeResult(_ok(spec, exit_code, stdout), exit_code, stdout, stderr, problem)
+
+
+def _logs(container: Any) -> tuple[str, str]:
+    import docker
+
+    try:
+        out = container.logs(stdout=True, stderr=False)
+        err = container.logs(stdout=False, stderr=True)
+    except docker.errors.DockerException:
+        return "", ""
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def _ok(spec: Smoke, exit_code: int, stdout: str) -> bool:
+    if exit_code != spec.expect_exit:
+        return False
+    return spec.expect_stdout is None or stdout.rstrip() == spec.expect_stdout.rstrip()
+
+
+def _problem(spec: Smoke, exit_code: int, stdout: str, stderr: str) -> str:
+    problems = []
+    if exit_code != spec.expect_exit:
+        problems.append(f"exit code {exit_code}, expected {spec.expect_exit}")
+    if spec.expect_stdout is not None and stdout.rstrip() != spec.expect_stdout.rstrip():
+        problems.append(f"stdout {_quoted(stdout)}, expected {_quoted(spec.expect_stdout)}")
+    if problems and stderr.strip():
+        problems.append(f"stderr {_quoted(stderr)}")
+    return "; ".join(problems)
+
+
+def _quoted(text: str) -> str:
+    text = text.rstrip()
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "…")
+
+
+def _explain(exc: Exception) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc).strip()[:_SHOWN]

@@ -1,0 +1,114 @@
+"""Helpers for the `slim bake` integration tests: throw-away projects on the offline
+stand-in bases, image tags unique to one test run, and running slim for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO_C = (ROOT / "examples" / "hello" / "hello.c").read_text()
+GO_HELLO = Path(__file__).resolve().parent / "data" / "go-hello"
+STANDIN_BASES: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent / "standin_bases.yaml").read_text()
+)
+HELLO = "Hello, world!"
+
+# Every runtime, and every -debug companion, that the stand-ins make buildable here
+# (ubuntu, alpine and distroless map to stand-ins: see tests/standin_bases.yaml).
+ALL_RUNTIMES = [
+    "single-stage",
+    "ubuntu",
+    "debian-slim",
+    "alpine",
+    "alpine-static",
+    "busybox-glibc",
+    "distroless-static",
+    "distroless-cc",
+    "scratch-glibc",
+    "scratch-musl",
+    "scratch-closure",
+    "distroless-static-debug",
+    "distroless-cc-debug",
+    "scratch-glibc-debug",
+    "scratch-musl-debug",
+    "scratch-closure-debug",
+]
+
+
+def unique_registry(purpose: str) -> str:
+    """An image name prefix no other test run uses, so runs never measure each other's images."""
+    return f"slim-test.local/{purpose}-{uuid.uuid4().hex[:10]}"
+
+
+def c_artifact(runtimes: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "lang": "c",
+        "context": "./hello",
+        "runtimes": runtimes,
+        "smoke": {"expect_stdout": HELLO},
+        **extra,
+    }
+
+
+def go_artifact(runtimes: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "lang": "go",
+        "context": "./gohello",
+        "binary": "hello",
+        "runtimes": runtimes,
+        "smoke": {"expect_stdout": HELLO},
+        **extra,
+    }
+
+
+def write_project(root: Path, artifacts: dict[str, Any], registry: str, **top: Any) -> Path:
+    """slim.yaml with the stand-in bases, hello.c in ./hello and the Go hello in ./gohello."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "hello").mkdir(exist_ok=True)
+    (root / "hello" / "hello.c").write_text(HELLO_C)
+    if not (root / "gohello").exists():
+        shutil.copytree(GO_HELLO, root / "gohello")
+    config = {
+        "version": 1,
+        "registry": registry,
+        "bases": STANDIN_BASES,
+        **top,
+        "artifacts": artifacts,
+    }
+    path = root / "slim.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_slim(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`slim ARGS` as a user runs it, in a new process."""
+    return subprocess.run(
+        [sys.executable, "-m", "slim_bake", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=900,
+    )
+
+
+def remove_images(tags: Iterable[str], host: str | None = None) -> None:
+    """Remove the images a test made (the build cache keeps what a later run needs)."""
+    env = {**os.environ, "DOCKER_HOST": host} if host else None
+    tags = list(tags)
+    if tags:
+        subprocess.run(
+            ["docker", "image", "rm", "-f", *tags], capture_output=True, check=False, env=env
+        )

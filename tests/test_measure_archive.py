@@ -1,0 +1,243 @@
+"""measure's reading of `docker save` archives, on archives built here (no engine):
+the classic layout, docker 25+'s OCI layout with manifest.json and links, and a pure
+OCI layout with gzip and zstd layer blobs."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from slim_bake.errors import BuildError
+from slim_bake.measure import GZIP_LEVEL, MeasureCache, created_by, read_archive
+
+
+def _tar(add: list[tarfile.TarInfo | tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for item in add:
+            if isinstance(item, tarfile.TarInfo):
+                tar.addfile(item)
+            else:
+                name, data = item
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o755
+                tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _entry(name: str, kind: bytes, target: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+BINARY = bytes(range(256)) * 70  # 17,920 bytes that compress a little
+LAYER_ONE = _tar(
+    [
+        _entry("etc", tarfile.DIRTYPE),
+        ("etc/passwd", b"root:x:0:0:root:/root:/sbin/nologin\n"),
+        ("etc/group", b"root:x:0:\n"),
+        _entry("etc/hostname.link", tarfile.SYMTYPE, "/etc/passwd"),  # not content
+    ]
+)
+LAYER_TWO = _tar(
+    [
+        ("usr/local/bin/hello", BINARY),
+        _entry("usr/local/bin/hello-again", tarfile.LNKTYPE, "usr/local/bin/hello"),  # once
+        ("etc/.wh.group", b""),  # a deletion marker, not a file
+    ]
+)
+FILES_ONE = (("/etc/passwd", 36), ("/etc/group", 10))
+FILES_TWO = (("/usr/local/bin/hello", len(BINARY)),)
+HISTORY = [
+    {"created_by": "COPY /rootfs/ / # buildkit"},
+    {"created_by": "USER 65532:65532", "empty_layer": True},
+    {"created_by": "COPY /out/hello /usr/local/bin/hello # buildkit"},
+    {"created_by": 'ENTRYPOINT ["/usr/local/bin/hello"]', "empty_layer": True},
+]
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _config() -> bytes:
+    return json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [_digest(LAYER_ONE), _digest(LAYER_TWO)]},
+            "history": HISTORY,
+        }
+    ).encode()
+
+
+def _gzip_size(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+
+
+def _check_layers(archive_bytes: bytes, skip: set[str] | None = None) -> None:
+    skipped = skip or set()
+    archive = read_archive(io.BytesIO(archive_bytes), known=lambda d: d in skipped)
+    assert archive.diff_ids == (_digest(LAYER_ONE), _digest(LAYER_TWO))
+    assert created_by(archive.config) == (
+        "COPY /rootfs/ / # buildkit",
+        "COPY /out/hello /usr/local/bin/hello # buildkit",
+    )
+    for layer, files in ((LAYER_ONE, FILES_ONE), (LAYER_TWO, FILES_TWO)):
+        if _digest(layer) in skipped:
+            assert _digest(layer) not in archive.stats
+            continue
+        stats = archive.stats[_digest(layer)]
+        assert stats.files == files
+        assert stats.size == sum(size for _, size in files)
+        assert stats.compressed == _gzip_size(layer)
+
+
+def _classic_archive() -> bytes:
+    manifest = [
+        {"Config": "abc.json", "RepoTags": ["hello:x"], "Layers": ["l1/layer.tar", "l2/layer.tar"]}
+    ]
+    return _tar(
+        [
+            ("manifest.json", json.dumps(manifest).encode()),
+            ("abc.json", _config()),
+            ("l1/VERSION", b"1.0"),
+            ("l1/json", b'{"id": "l1"}'),
+            ("l1/layer.tar", LAYER_ONE),
+            ("l2/layer.tar", LAYER_TWO),
+            ("repositories", b'{"hello": {"x": "l2"}}'),
+        ]
+    )
+
+
+def _blob(data: bytes) -> tuple[str, bytes]:
+    return "blobs/sha256/" + hashlib.sha256(data).hexdigest(), data
+
+
+def _oci_manifest(config: bytes, layers: list[tuple[bytes, str]]) -> bytes:
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "config": {"digest": _digest(config), "size": len(config)},
+            "layers": [{"digest": _digest(blob), "mediaType": kind} for blob, kind in layers],
+        }
+    ).encode()
+
+
+def test_classic_layout_manifest_and_layer_tars() -> None:
+    _check_layers(_classic_archive())
+
+
+def test_docker25_layout_blobs_with_linked_layer_tars_and_manifest_json() -> None:
+    config = _config()
+    manifest = [
+        {
+            "Config": _blob(config)[0],
+            "Layers": [_blob(LAYER_ONE)[0], "l2/layer.tar"],  # one named through its link
+        }
+    ]
+    archive = _tar(
+        [
+            _blob(LAYER_ONE),
+            _blob(LAYER_TWO),
+            _blob(config),
+            _entry("l2", tarfile.DIRTYPE),
+            _entry("l2/layer.tar", tarfile.SYMTYPE, "../" + _blob(LAYER_TWO)[0]),
+            ("manifest.json", json.dumps(manifest).encode()),
+            ("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
+        ]
+    )
+    _check_layers(archive)
+
+
+def test_oci_layout_with_gzip_and_zstd_blobs_and_a_nested_index() -> None:
+    """What the containerd image store exports: compressed blobs named by their own
+    digest, found only through index.json."""
+    config = _config()
+    one = gzip.compress(LAYER_ONE, compresslevel=1)  # not the level slim measures with
+    two = zstandard.ZstdCompressor().compress(LAYER_TWO)
+    manifest = _oci_manifest(config, [(one, "tar+gzip"), (two, "tar+zstd")])
+    inner = json.dumps({"manifests": [{"digest": _digest(manifest)}]}).encode()
+    index = json.dumps({"schemaVersion": 2, "manifests": [{"digest": _digest(inner)}]})
+    archive = _tar(
+        [
+            _blob(one),
+            _blob(two),
+            _blob(config),
+            _blob(manifest),
+            _blob(inner),
+            ("index.json", index.encode()),
+        ]
+    )
+    _check_layers(archive)
+
+
+def test_layers_measured_before_are_skipped_unread() -> None:
+    config = _config()
+    manifest = [{"Config": _blob(config)[0], "Layers": [_blob(LAYER_ONE)[0], _blob(LAYER_TWO)[0]]}]
+    archive = _tar(
+        [
+            _blob(LAYER_ONE),
+            _blob(LAYER_TWO),
+            _blob(config),
+            ("manifest.json", json.dumps(manifest).encode()),
+        ]
+    )
+    _check_layers(archive, skip={_digest(LAYER_ONE)})
+
+
+def test_a_layer_whose_content_contradicts_the_config_is_an_error() -> None:
+    manifest = [{"Config": "c.json", "Layers": ["l1/layer.tar", "l2/layer.tar"]}]
+    archive = _tar(
+        [
+            ("manifest.json", json.dumps(manifest).encode()),
+            ("c.json", _config()),
+            ("l1/layer.tar", LAYER_TWO),  # swapped
+            ("l2/layer.tar", LAYER_ONE),
+        ]
+    )
+    with pytest.raises(BuildError, match="config says"):
+        read_archive(io.BytesIO(archive))
+
+
+@pytest.mark.parametrize("cut", [100, 3000])
+def test_a_truncated_or_incomplete_archive_is_an_error_not_a_crash(cut: int) -> None:
+    with pytest.raises(BuildError):
+        read_archive(io.BytesIO(_classic_archive()[:cut]))
+
+
+def test_an_archive_without_a_manifest_is_an_error() -> None:
+    with pytest.raises(BuildError, match="neither manifest.json nor index.json"):
+        read_archive(io.BytesIO(_tar([("l1/layer.tar", LAYER_ONE)])))
+
+
+def test_created_by_without_matching_history_names_no_instruction() -> None:
+    config = {"rootfs": {"diff_ids": ["sha256:a", "sha256:b"]}, "history": HISTORY[:1]}
+    assert created_by(config) == ("", "")
+
+
+def test_the_cache_returns_what_was_stored_and_ignores_corrupt_entries(tmp_path: Path) -> None:
+    archive = read_archive(io.BytesIO(_classic_archive()))
+    cache = MeasureCache(tmp_path)
+    stats = archive.stats[_digest(LAYER_TWO)]
+    cache.put_layer(stats)
+    cache.put_image("sha256:img", archive.diff_ids, created_by(archive.config))
+    assert cache.layer(stats.diff_id) == stats
+    assert cache.layer(stats.diff_id, with_files=False) == stats.__class__(
+        stats.diff_id, stats.size, stats.compressed, ()
+    )
+    assert cache.has_layer(stats.diff_id) and not cache.has_layer(_digest(LAYER_ONE))
+    assert cache.image("sha256:img") == (archive.diff_ids, created_by(archive.config))
+    for path in (tmp_path / "measure-v1" / "layers").iterdir():
+        path.write_text("{not json")
+    assert cache.layer(stats.diff_id) is None
