@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from slim_bake import report_doc
 from slim_bake.bake import bake_targets
+from slim_bake.baseline import load_report
 from slim_bake.cli import add_config_argument
 from slim_bake.commands.generate import _shown
+from slim_bake.commands.report import write_outputs
+from slim_bake.compare import compare, report_to_json
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError
-from slim_bake.judge import exit_code
+from slim_bake.judge import TargetResult, exit_code
 from slim_bake.output import apply_changes, plan_changes
 from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import format_table
+from slim_bake.report_doc import Report
+from slim_bake.terminal import format_comparison, use_color
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,15 +36,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--builder", metavar="NAME", help="buildx builder to build with (e.g. a remote BuildKit)"
     )
     parser.add_argument("--no-smoke", action="store_true", help="do not run the smoke checks")
+    parser.add_argument(
+        "--write-report",
+        metavar="FILE",
+        help="write the JSON report to FILE (the baseline of a later run; `slim schema report`)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE|git:REF[:PATH]",
+        help="compare with a report: a file, or one committed at REF (PATH default:"
+        " ./slim-report.json beside slim.yaml); judges max_growth and says why targets grew",
+    )
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the JSON report on stdout (the table then goes to stderr)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
     targets = select(plan, args.targets)
+    # Read before building: a bad baseline fails in a second, not after the build.
+    base = load_report(args.baseline, plan.config.directory) if args.baseline else None
     regenerate(plan)
     results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
-    sys.stdout.write(format_table(results))
-    return exit_code(results)
+    if not (base or args.json or args.write_report or args.markdown):
+        sys.stdout.write(format_table(results))
+        return exit_code(results)
+    return report(args, plan, results, base)
+
+
+def report(
+    args: argparse.Namespace, plan: Plan, results: list[TargetResult], base: Report | None
+) -> int:
+    """The reports asked for: the files, the table (with baseline columns when there is
+    one; on stderr under --json, whose stdout is the JSON report alone)."""
+    table = sys.stderr if args.json else sys.stdout
+    head = report_doc.from_results(plan, results, report_doc.environment(args.builder))
+    comparison = compare(base, head, source=args.baseline)
+    write_outputs(comparison, args.markdown, args.write_report)
+    table.write(format_comparison(comparison, use_color(table)) if base else format_table(results))
+    if args.json:
+        table.flush()
+        sys.stdout.write(json.dumps(report_to_json(comparison), indent=2) + "\n")
+    return comparison.exit_code
 
 
 def select(plan: Plan, names: list[str]) -> list[Target]:

@@ -1,0 +1,63 @@
+"""`slim report BASE HEAD`: compare two reports without building anything (for CI
+that built the images elsewhere). Exit codes as `slim bake`'s: 1 when a budget,
+growth included, is broken or a smoke check failed; 3 when HEAD records a failed
+build or measurement; 2 for an unreadable or foreign report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from slim_bake.baseline import load_report
+from slim_bake.compare import Comparison, compare, report_to_json
+from slim_bake.errors import UsageError
+from slim_bake.markdown import render
+from slim_bake.output import write_atomic
+from slim_bake.terminal import format_comparison, use_color
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "base", metavar="BASE", help="the baseline: a report file or git:REF[:PATH]"
+    )
+    parser.add_argument(
+        "head", metavar="HEAD", help="the report to judge: a file or git:REF[:PATH]"
+    )
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the compared report as JSON on stdout (the table goes to stderr)",
+    )
+    parser.add_argument("--write-report", metavar="FILE", help="write the compared report to FILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    here = Path.cwd()
+    base = load_report(args.base, here)
+    head = load_report(args.head, here)
+    comparison = compare(base, head, source=args.base)
+    write_outputs(comparison, args.markdown, args.write_report)
+    table_stream = sys.stderr if args.json else sys.stdout
+    table_stream.write(format_comparison(comparison, color=use_color(table_stream)))
+    table_stream.flush()
+    if args.json:
+        sys.stdout.write(json.dumps(report_to_json(comparison), indent=2) + "\n")
+    return comparison.exit_code
+
+
+def write_outputs(comparison: Comparison, markdown: str | None, report: str | None) -> None:
+    """The JSON and Markdown files, each written whole or not at all."""
+    if report is not None:
+        _write(report, json.dumps(report_to_json(comparison), indent=2) + "\n")
+    if markdown is not None:
+        _write(markdown, render(comparison))
+
+
+def _write(path: str, content: str) -> None:
+    try:
+        write_atomic(Path(path), content)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from exc
