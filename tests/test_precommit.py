@@ -36,8 +36,16 @@ GENERATED = [
     "docker-bake.hcl",
 ]
 IGNORED = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-    "build", "dist", "*.egg-info", ".venv",
+    ".git",
+    "__pycache__",
+    "*.pyc",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "build",
+    "dist",
+    "*.egg-info",
+    ".venv",
 )
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -121,7 +129,7 @@ def _output(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def _hook_status(result: subprocess.CompletedProcess[str], name_start: str) -> str:
-    """"Passed", "Failed" or "(no files to check)Skipped" for the hook line of pre-commit."""
+    """ "Passed", "Failed" or "(no files to check)Skipped" for the hook line of pre-commit."""
     for line in result.stdout.splitlines():
         if line.startswith(name_start):
             return line.rstrip(".").split(".")[-1] if "..." in line else line
@@ -286,7 +294,10 @@ def test_hook_commands_do_not_import_docker_or_hcl2(tmp_path: Path) -> None:
     (tmp_path / "slim.yaml").write_text(SLIM_YAML)
     result = subprocess.run(
         [sys.executable, "-c", LEAN_RUN, "-c", "slim.yaml"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, _output(result)
     assert result.stdout.splitlines()[-1] == "[0, 0, 0] []"

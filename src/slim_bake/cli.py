@@ -18,10 +18,15 @@ COMMANDS = {
     "check": "exit 1 if the generated files are missing, stale or edited (writes nothing)",
     "validate": "validate slim.yaml (file:line:column errors)",
     "schema": "print the JSON Schema of slim.yaml",
+    "bake": "build the targets with docker buildx bake, smoke-run, measure and budget them",
+    "report": "compare two reports (BASE HEAD) without building: growth, why it grew, Markdown",
+    "comment": "post the Markdown report as the pull request's sticky comment (GitHub Actions)",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or (`only`) one whose other commands have no arguments: their
+    modules, and whatever they import (docker, urllib), are then not loaded."""
     parser = argparse.ArgumentParser(
         prog="slim",
         description="Small container images by default: slim.yaml → Dockerfiles + docker-bake.hcl"
@@ -32,10 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"slim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = _module(name)
         command = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command)
+        if only is None or name == only:
+            _module(name).add_arguments(command)
     return parser
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (its first word that is not an option)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +64,8 @@ def _module(name: str):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(_chosen(words)).parse_args(words)
     try:
         result: int = _module(args.command).run(args)
         return result
