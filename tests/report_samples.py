@@ -8,10 +8,9 @@ from pathlib import Path
 
 from slim_bake.compare import compare, report_to_json
 from slim_bake.config import Budget
+from slim_bake.measure import FileInfo, Layer
 from slim_bake.report_doc import (
     Figures,
-    FileRecord,
-    LayerRecord,
     Report,
     TargetRecord,
     file_list,
@@ -36,9 +35,9 @@ def figures(
     (path, size, index into all layers)."""
     records = []
     if base is not None:
-        records.append(LayerRecord(BASE_LAYER, base[2], base[2] // 3, "", True))
+        records.append(Layer(BASE_LAYER, base[2], base[2] // 3, "", True))
     for n, (size, made_by) in enumerate(layers):
-        records.append(LayerRecord(digest(size * 100 + n), size, size // 2, made_by, False))
+        records.append(Layer(digest(size * 100 + n), size, size // 2, made_by, False))
     return Figures(
         image=image,
         image_id=digest(sum(size for size, _ in layers)),
@@ -47,7 +46,7 @@ def figures(
         size=sum(r.size for r in records),
         compressed=sum(r.compressed for r in records),
         layers=tuple(records),
-        files=file_list(FileRecord(p, s, i) for p, s, i in files),
+        files=file_list(FileInfo(p, s, i) for p, s, i in files),
     )
 
 

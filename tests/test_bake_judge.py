@@ -3,7 +3,6 @@ on measurements made up here (no engine: the integration tests use real ones).""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from slim_bake.judge import (
 )
 from slim_bake.measure import FileInfo, Layer, Measurement
 from slim_bake.plan import Plan, Target, make_plan
-from slim_bake.report import COLUMNS, format_table, results_to_json
+from slim_bake.report import COLUMNS, format_table
 from slim_bake.smoke import SmokeResult
 
 CONFIG = {
@@ -151,21 +150,6 @@ def test_the_table_has_one_row_per_target_and_a_line_per_reason(plan: Plan) -> N
         "hello-alpine: " + results[1].reasons[1],
         "hello-debian-slim: the build failed",
     ]
-
-
-def test_results_to_json_keeps_every_figure_in_bytes(plan: Plan) -> None:
-    result = judge(target(plan, "hello-scratch-musl"), measured(17_929, 4_076), OK_SMOKE)
-    data = json.loads(json.dumps(results_to_json([result])))
-    assert data["compression"] == {"format": "gzip", "level": 6}
-    entry = data["targets"][0]
-    assert entry["status"] == PASS
-    assert entry["measurement"]["size"] == 17_929
-    assert entry["measurement"]["layers"][0]["created_by"] == "COPY 0"
-    assert entry["measurement"]["files"] == [
-        {"path": "/usr/local/bin/hello", "size": 17_929, "layer": 1}
-    ]
-    assert entry["budget"]["max"] == 20_000 and entry["budget"]["spelled"]["max"] == "20kB"
-    assert entry["smoke"]["stdout"] == "Hello, world!\n"
 
 
 def test_select_expands_groups_and_keeps_plan_order(plan: Plan) -> None:

@@ -20,17 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from slim_bake.config import Budget
-from slim_bake.errors import EXIT_BUILD, EXIT_FAILED, EXIT_OK
+from slim_bake.errors import EXIT_OK
 from slim_bake.judge import (
-    BUILD_FAILED,
-    MEASURE_FAILED,
+    EXIT_CODES,
     OVER_BUDGET,
     PASS,
-    SMOKE_FAILED,
 )
+from slim_bake.measure import FileInfo
 from slim_bake.report_doc import (
     Figures,
-    FileRecord,
     Report,
     TargetRecord,
     header_to_json,
@@ -47,13 +45,6 @@ NOT_BUILT = "not-built"
 NO_BASELINE = "no-baseline"
 STATES = (COMPARED, NEW, BASELINE_FAILED, FAILED, REMOVED, NOT_BUILT, NO_BASELINE)
 FILES_SHOWN = 10  # largest files added or grown named per target
-_EXIT = {
-    PASS: EXIT_OK,
-    OVER_BUDGET: EXIT_FAILED,
-    SMOKE_FAILED: EXIT_FAILED,
-    BUILD_FAILED: EXIT_BUILD,
-    MEASURE_FAILED: EXIT_BUILD,
-}
 _BUILDKIT_SUFFIX = " # buildkit"
 
 
@@ -178,7 +169,7 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        return max((_EXIT[t.status] for t in self.targets), default=EXIT_OK)
+        return max((EXIT_CODES[t.status] for t in self.targets), default=EXIT_OK)
 
 
 def compare(baseline: Report | None, head: Report, source: str | None = None) -> Comparison:
@@ -349,7 +340,7 @@ def _file_changes(before: Figures, after: Figures) -> list[FileChange]:
     return changes[:FILES_SHOWN]
 
 
-def _file(record: FileRecord, before: int | None, change: str, after: Figures) -> FileChange:
+def _file(record: FileInfo, before: int | None, change: str, after: Figures) -> FileChange:
     layers = after.layers
     made = instruction(layers[record.layer].created_by) if record.layer < len(layers) else ""
     return FileChange(record.path, before, record.size, change, made)
@@ -494,7 +485,7 @@ def _target_json(comparison: TargetComparison) -> dict[str, Any]:
 
 def _summary(comparison: Comparison) -> dict[str, Any]:
     targets = comparison.targets
-    statuses = {s: sum(1 for t in targets if t.status == s) for s in _EXIT}
+    statuses = {s: sum(1 for t in targets if t.status == s) for s in EXIT_CODES}
     states = {s: 0 for s in STATES}
     for t in (*targets, *comparison.missing):
         states[t.state] += 1

@@ -21,7 +21,7 @@ SMOKE_FAILED = "smoke-failed"
 BUILD_FAILED = "build-failed"
 MEASURE_FAILED = "measure-failed"
 STATUSES = (PASS, OVER_BUDGET, SMOKE_FAILED, BUILD_FAILED, MEASURE_FAILED)
-_EXIT = {
+EXIT_CODES = {  # status -> exit code, worst wins
     PASS: EXIT_OK,
     OVER_BUDGET: EXIT_FAILED,
     SMOKE_FAILED: EXIT_FAILED,
@@ -91,4 +91,4 @@ def _exceeds(what: str, value: int, limit: int, spelled: str | None) -> str:
 
 def exit_code(results: Iterable[TargetResult]) -> int:
     """3 if anything failed to build or measure, else 1 if a check failed, else 0."""
-    return max((_EXIT[r.status] for r in results), default=EXIT_OK)
+    return max((EXIT_CODES[r.status] for r in results), default=EXIT_OK)

@@ -7,12 +7,9 @@ prints them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
-from typing import Any
 
 from slim_bake.config import Budget
 from slim_bake.judge import TargetResult
-from slim_bake.measure import GZIP_LEVEL, Measurement
 from slim_bake.units import format_size
 
 COLUMNS = ("target", "size", "compressed", "layers", "budget", "verdict")
@@ -62,48 +59,3 @@ def budget_text(budget: Budget) -> str:
 
 
 # --- JSON -------------------------------------------------------------------------------
-
-
-def results_to_json(results: Sequence[TargetResult]) -> dict[str, Any]:
-    """Every result as plain data (json.dumps-able); sizes in bytes."""
-    return {
-        "compression": {"format": "gzip", "level": GZIP_LEVEL},
-        "targets": [result_to_json(r) for r in results],
-    }
-
-
-def result_to_json(result: TargetResult) -> dict[str, Any]:
-    return {
-        "target": result.target,
-        "status": result.status,
-        "reasons": list(result.reasons),
-        "budget": budget_to_json(result.budget),
-        "measurement": measurement_to_json(result.measurement) if result.measurement else None,
-        "smoke": asdict(result.smoke) if result.smoke else None,
-    }
-
-
-def budget_to_json(budget: Budget) -> dict[str, Any]:
-    growth = None
-    if budget.max_growth is not None:
-        growth = {"kind": budget.max_growth[0], "value": budget.max_growth[1]}
-    return {
-        "max": budget.max,
-        "max_compressed": budget.max_compressed,
-        "max_layers": budget.max_layers,
-        "max_growth": growth,
-        "spelled": dict(budget.spelled),
-    }
-
-
-def measurement_to_json(measurement: Measurement) -> dict[str, Any]:
-    return {
-        "image": measurement.image,
-        "image_id": measurement.image_id,
-        "base_image": measurement.base_image,
-        "base_id": measurement.base_id,
-        "size": measurement.size,
-        "compressed": measurement.compressed,
-        "layers": [asdict(layer) for layer in measurement.layers],
-        "files": [asdict(f) for f in measurement.files],
-    }

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from slim_bake import __version__
 from slim_bake.config import Budget
+from slim_bake.measure import FileInfo, Layer
 
 if TYPE_CHECKING:
     from slim_bake.judge import TargetResult
@@ -33,22 +34,6 @@ SMOKE_OUTPUT_LIMIT = 1000  # characters of smoke stdout/stderr kept
 
 
 @dataclass(frozen=True)
-class LayerRecord:
-    diff_id: str
-    size: int
-    compressed: int
-    created_by: str
-    from_base: bool
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    path: str
-    size: int
-    layer: int  # index into the target's layers
-
-
-@dataclass(frozen=True)
 class FileList:
     """The runtime stage's own regular files (not the base's), as the image ends up
     with them: a path written by several layers counts once, from the last."""
@@ -56,7 +41,7 @@ class FileList:
     count: int
     total: int
     sha256: str  # of the full sorted list: "path\\0size\\n" per file
-    largest: tuple[FileRecord, ...]  # the FILE_LIMIT largest, largest first
+    largest: tuple[FileInfo, ...]  # the FILE_LIMIT largest, largest first
 
     @property
     def complete(self) -> bool:
@@ -71,7 +56,7 @@ class Figures:
     base_id: str | None
     size: int
     compressed: int
-    layers: tuple[LayerRecord, ...]
+    layers: tuple[Layer, ...]
     files: FileList
 
     @property
@@ -147,11 +132,8 @@ def from_results(
 
 
 def _figures(measurement: Measurement) -> Figures:
-    layers = tuple(
-        LayerRecord(layer.diff_id, layer.size, layer.compressed, layer.created_by, layer.from_base)
-        for layer in measurement.layers
-    )
-    files = [FileRecord(f.path, f.size, f.layer) for f in measurement.files]
+    layers = tuple(layer for layer in measurement.layers)
+    files = [FileInfo(f.path, f.size, f.layer) for f in measurement.files]
     return Figures(
         image=measurement.image,
         image_id=measurement.image_id,
@@ -164,8 +146,8 @@ def _figures(measurement: Measurement) -> Figures:
     )
 
 
-def file_list(files: Iterable[FileRecord], limit: int = FILE_LIMIT) -> FileList:
-    final: dict[str, FileRecord] = {}
+def file_list(files: Iterable[FileInfo], limit: int = FILE_LIMIT) -> FileList:
+    final: dict[str, FileInfo] = {}
     for record in files:  # in layer order: a later layer's copy replaces an earlier one
         final[record.path] = record
     listing = "".join(f"{path}\0{final[path].size}\n" for path in sorted(final))
@@ -330,7 +312,7 @@ def figures_from_json(data: dict[str, Any]) -> Figures:
         size=int(data["size"]),
         compressed=int(data["compressed"]),
         layers=tuple(
-            LayerRecord(
+            Layer(
                 str(layer["diff_id"]),
                 int(layer["size"]),
                 int(layer["compressed"]),
@@ -344,8 +326,7 @@ def figures_from_json(data: dict[str, Any]) -> Figures:
             total=int(files["total"]),
             sha256=str(files["sha256"]),
             largest=tuple(
-                FileRecord(str(f["path"]), int(f["size"]), int(f["layer"]))
-                for f in files["largest"]
+                FileInfo(str(f["path"]), int(f["size"]), int(f["layer"])) for f in files["largest"]
             ),
         ),
     )
