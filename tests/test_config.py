@@ -90,6 +90,26 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
         (("version: 1\n", "version: 1\nbases: {scratch: x}\n"), "cannot be replaced"),
         (("version: 1\n", "version: 1\nversion: 1\n"), "duplicate key 'version'"),
         (("runtimes: [", "runtimes: [[["), "invalid YAML"),
+        (("    lang: c\n", "    lang: c\n    labels: {1: x}\n"), "a key must be a string, not 1"),
+        (("version: 1\n", "version: 1\nx: &a [*a]\n"), "alias refers to itself"),
+        (("  hello:\n", "  hello_:\n"), "'hello_' is not valid: lower-case letters and digits"),
+        (("    lang: c\n", "    lang: c\n    binary: '..'\n"), "binary: '..' is not valid"),
+        (
+            ("    lang: c\n", "    lang: c\n    smoke: {expect_stdout: 5}\n"),
+            "smoke.expect_stdout: expected string, got int 5",
+        ),
+        (
+            ("version: 1\n", "version: 1\noutput: {dockerfiles: out, bake: out/x.hcl}\n"),
+            "output.bake: 'out/x.hcl' must not be inside the Dockerfiles folder",
+        ),
+        (
+            ("version: 1\n", "version: 1\noutput: {dockerfiles: hello/hello.c}\n"),
+            "output.dockerfiles: hello/hello.c is a file",
+        ),
+        (
+            ("version: 1\n", "version: 1\noutput: {bake: hello}\n"),
+            "output.bake: 'hello' is a folder",
+        ),
     ],
 )
 def test_each_kind_of_mistake_has_its_own_message(
@@ -102,6 +122,21 @@ def test_each_kind_of_mistake_has_its_own_message(
     assert all(
         m.startswith(str(tmp_path / "slim.yaml")) or m.startswith("slim.yaml") for m in messages
     )
+
+
+def test_a_custom_build_names_an_existing_toolchain(tmp_path: Path) -> None:
+    text = GOOD.replace("lang: c", "lang: custom").replace(
+        "[scratch-musl, alpine]",
+        "[scratch-musl]\n    build:\n"
+        "      musl-static: {command: make, output: hello, toolchain: gc}",
+    )
+    [message] = errors(write(tmp_path, text))
+    assert "build.musl-static.toolchain: 'gc' is not a base; did you mean 'gcc'?" in message
+
+
+def test_a_wrong_runtime_is_reported_once(tmp_path: Path) -> None:
+    messages = errors(write(tmp_path, GOOD.replace("alpine]", "alpine, alpine, alpinee]")))
+    assert len(messages) == 2, messages
 
 
 def test_colliding_target_and_group_names_are_refused(tmp_path: Path) -> None:

@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SlimError as exc:
         print(f"slim: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file or folder in the way, a permission: not a bug to trace
+        print(f"slim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("slim: interrupted", file=sys.stderr)
         return 130

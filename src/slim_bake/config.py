@@ -144,9 +144,10 @@ def _describe(doc: Document, error: jsonschema.ValidationError) -> Iterable[Diag
         return
     if error.validator == "oneOf" and error.context:
         # Report the alternative that got furthest rather than "is not valid under any".
-        best = jsonschema.exceptions.best_match(error.context)
-        if best is not None and best.validator not in ("type", "const"):
-            yield from _describe(doc, best)
+        # The branch of the instance's own type went furthest: its deepest error.
+        candidates = [e for e in error.context if e.validator not in ("type", "const")]
+        if candidates:
+            yield from _describe(doc, max(candidates, key=lambda e: len(e.absolute_path)))
             return
     yield doc.diagnostic(path, _message(error))
 
@@ -187,16 +188,33 @@ class _Checker:
             self._artifact(name, spec, top_bases) for name, spec in data["artifacts"].items()
         )
         self._check_names(artifacts)
+        dockerfiles = self._relpath(output.get("dockerfiles", "dockerfiles"), "dockerfiles")
+        bake = self._relpath(output.get("bake", "docker-bake.hcl"), "bake")
+        self._check_outputs(dockerfiles, bake)
         return Config(
             path=self.path,
             root=self.root,
             registry=data.get("registry"),
             platforms=tuple(data.get("platforms", ())),
             syntax=data.get("syntax"),
-            dockerfiles_dir=self._relpath(output.get("dockerfiles", "dockerfiles"), "dockerfiles"),
-            bake_file=self._relpath(output.get("bake", "docker-bake.hcl"), "bake"),
+            dockerfiles_dir=dockerfiles,
+            bake_file=bake,
             artifacts=artifacts,
         )
+
+    def _check_outputs(self, dockerfiles: str, bake: str) -> None:
+        """Refuse output paths that would collide, so nothing is half written."""
+        if bake == dockerfiles or bake.startswith(dockerfiles.rstrip("/") + "/"):
+            self.fail(("output", "bake"), f"{bake!r} must not be inside the Dockerfiles folder")
+            return
+        directory = self.path.parent
+        folder = directory / dockerfiles
+        for key, path in (("dockerfiles", folder / "x"), ("bake", directory / bake)):
+            blocked = [p for p in path.parents if p.is_relative_to(directory) and p.is_file()]
+            if blocked:
+                self.fail(("output", key), f"{blocked[-1].relative_to(directory)} is a file")
+        if (directory / bake).is_dir():
+            self.fail(("output", "bake"), f"{bake!r} is a folder")
 
     def _relpath(self, value: str, key: str) -> str:
         parts = Path(value).parts
@@ -242,7 +260,9 @@ class _Checker:
             self.fail((*where, "lang"), f"{lang!r} is not a language{hint} (c, go, rust, custom)")
         runtimes = self._runtimes(spec["runtimes"], (*where, "runtimes"))
         build = spec.get("build", {})
+        bases = self._bases(spec.get("bases", {}), (*where, "bases"), top_bases)
         self._check_build(lang, build, runtimes, (*where, "build"))
+        self._check_toolchains(build, bases, (*where, "build"))
         budgets = self._budgets(spec.get("budgets", {}), runtimes, (*where, "budgets"))
         return Artifact(
             name=name,
@@ -253,7 +273,7 @@ class _Checker:
             runtimes=runtimes,
             profiles=self._profiles(spec.get("profile", "default"), runtimes, (*where, "profile")),
             build=build,
-            bases=self._bases(spec.get("bases", {}), (*where, "bases"), top_bases),
+            bases=bases,
             files={**FILE_DEFAULTS, **spec.get("files", {})},
             closure_extra=tuple(spec.get("closure", {}).get("extra", DEFAULT_CLOSURE_EXTRA)),
             budgets=budgets,
@@ -264,6 +284,7 @@ class _Checker:
     def _runtimes(self, names: list[str], where: PathKey) -> tuple[str, ...]:
         known = presets.runtimes()
         seen: set[str] = set()
+        valid: list[str] = []
         for i, name in enumerate(names):
             base, debug = split_runtime(name)
             if name in seen:
@@ -273,8 +294,10 @@ class _Checker:
                 self.fail((*where, i), f"{name!r} is not a runtime{did_you_mean(name, choices)}")
             elif debug and known[base]["shell"]:
                 self.fail((*where, i), f"{base!r} has a shell already: it has no -debug companion")
+            else:
+                valid.append(name)
             seen.add(name)
-        return tuple(names)
+        return tuple(valid)
 
     def _check_build(
         self, lang: str, build: dict[str, Any], runtimes: tuple[str, ...], where: PathKey
@@ -298,6 +321,16 @@ class _Checker:
                     f"runtime {runtime!r} needs a {flavour} build: add build.{flavour}"
                     " with command and output",
                 )
+
+    def _check_toolchains(
+        self, build: dict[str, Any], bases: dict[str, Base], where: PathKey
+    ) -> None:
+        for flavour, spec in build.items():
+            toolchain = spec.get("toolchain") if isinstance(spec, dict) else None
+            if toolchain is not None and (toolchain not in bases or toolchain == "scratch"):
+                choices = [b for b in bases if b != "scratch"]
+                hint = did_you_mean(toolchain, choices)
+                self.fail((*where, flavour, "toolchain"), f"{toolchain!r} is not a base{hint}")
 
     def _context(self, value: str, where: PathKey) -> str:
         directory = self.path.parent

@@ -77,23 +77,32 @@ def parse_yaml(text: str, name: str) -> Document:
         loader.dispose()
 
 
-def _walk(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, doc: Document) -> Any:
+def _walk(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: PathKey,
+    doc: Document,
+    parents: frozenset[int] = frozenset(),
+) -> Any:
+    if id(node) in parents:  # an alias to one of its own ancestors: `x: &a [*a]`
+        raise _located(node, doc, "a YAML alias refers to itself (recursive structure)")
+    parents = parents | {id(node)}
     doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves `<<:` merge keys like safe_load does
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int) or isinstance(key, bool):
-                raise _located(key_node, doc, f"a key must be a string, not {key!r}")
+            if not isinstance(key, str):
+                raise _located(key_node, doc, f"a key must be a string, not {key!r} (quote it)")
             if key in result:
                 raise _located(key_node, doc, f"duplicate key {key!r}")
             mark = key_node.start_mark
             doc.key_marks[(*path, key)] = (mark.line + 1, mark.column + 1)
-            result[key] = _walk(loader, value_node, (*path, key), doc)
+            result[key] = _walk(loader, value_node, (*path, key), doc, parents)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(loader, item, (*path, i), doc) for i, item in enumerate(node.value)]
+        return [_walk(loader, item, (*path, i), doc, parents) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 

@@ -46,7 +46,7 @@ def _row(result: TargetResult) -> tuple[str, ...]:
 
 
 def budget_text(budget: Budget) -> str:
-    """The absolute budgets as the user wrote them: `max 20kB, gz 10kB, 3 layers`."""
+    """The budgets as the user wrote them: `max 20kB, gz 10kB, 3 layers, growth 5%`."""
     parts = []
     if budget.max is not None:
         parts.append(f"max {budget.spelled.get('max') or format_size(budget.max)}")
@@ -55,6 +55,10 @@ def budget_text(budget: Budget) -> str:
         parts.append(f"gz {spelled}")
     if budget.max_layers is not None:
         parts.append(f"{budget.max_layers} layers")
+    if budget.max_growth is not None:
+        kind, value = budget.max_growth
+        default = f"{value:g}%" if kind == "percent" else format_size(value)
+        parts.append(f"growth {budget.spelled.get('max_growth') or default}")
     return ", ".join(parts) or _MISSING
 
 

@@ -35,9 +35,15 @@ def smoke(image: str, spec: Smoke) -> SmokeResult:
         engine = client()
     except BuildError as exc:
         return SmokeResult(False, None, "", "", str(exc))
-    command = list(spec.args) if spec.args is not None else None
+    options: dict[str, Any] = {"network_mode": "none"}
+    if spec.args:
+        options["command"] = list(spec.args)
     try:
-        container = engine.containers.create(image, command=command, network_mode="none")
+        if spec.args == ():
+            # An empty Cmd means "the image's CMD" to the engine; naming the entrypoint
+            # again is what clears the image's CMD, so `args: []` really runs no arguments.
+            options["entrypoint"] = engine.images.get(image).attrs["Config"]["Entrypoint"]
+        container = engine.containers.create(image, **options)
     except docker.errors.DockerException as exc:
         return SmokeResult(False, None, "", "", f"cannot create a container: {_explain(exc)}")
     try:

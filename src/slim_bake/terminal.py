@@ -49,14 +49,7 @@ def visible(text: str) -> str:
 
 
 def budget_text(budget: Budget) -> str:
-    """The budgets as the user wrote them: `max 20kB, gz 10kB, 3 layers, growth 5%`."""
-    absolute = report.budget_text(budget)
-    parts = [] if absolute == _MISSING else [absolute]
-    if budget.max_growth is not None:
-        kind, value = budget.max_growth
-        default = f"{value:g}%" if kind == "percent" else format_size(value)
-        parts.append(f"growth {budget.spelled.get('max_growth') or default}")
-    return visible(", ".join(parts)) or _MISSING
+    return visible(report.budget_text(budget))
 
 
 def format_comparison(comparison: Comparison, color: bool = False) -> str:
