@@ -262,7 +262,8 @@ start_dockerd() { # start_dockerd LOG ARGS...: dockerd in its own session, survi
     shift
     mkdir -p "$(dirname "$logfile")"
     log "starting: dockerd $* (log: $logfile)"
-    setsid dockerd "$@" >"$logfile" 2>&1 </dev/null &
+    # 9>&-: the daemon must not inherit the lock, or the next engine.sh waits for ever.
+    setsid dockerd "$@" >"$logfile" 2>&1 </dev/null 9>&- &
 }
 
 if answers "$DEFAULT_HOST"; then
