@@ -131,11 +131,59 @@ def test_users_flags_come_after_the_profiles_so_they_can_undo_a_trade_off(
     assert command[-1] == "-Wl,-z,relro"
 
 
-def test_every_profile_the_schema_accepts_exists_for_every_language() -> None:
-    allowed = presets.schema()["$defs"]["profile"]["enum"]
-    assert {"default", "min"} <= set(allowed)
+def test_every_language_has_the_default_and_min_profiles() -> None:
     for lang, spec in presets.languages().items():
-        assert set(spec["profiles"]) == set(allowed), lang
+        assert {"default", "min"} <= set(spec["profiles"]), lang
+
+
+def test_slim_yaml_can_add_and_replace_profiles(project: Callable[..., Path]) -> None:
+    config = project({
+        "version": 1,
+        "profiles": {"c": {
+            "min": {"vars": {"cflags": ["-Os"]}, "post": ["{strip} --strip-all {out}"]},
+            "debuggable": {"vars": {"cflags": ["-Og", "-g"]}},
+        }},
+        "artifacts": {
+            "hello": {"lang": "c", "runtimes": ["scratch-musl"], "profile": "min"},
+            "hellodbg": {
+                "lang": "c", "context": "hello", "runtimes": ["scratch-musl"],
+                "profile": "debuggable",
+            },
+        },
+    })  # fmt: skip
+    assert main(["generate", "-c", str(config)]) == 0
+    out = config.parent / "dockerfiles"
+    replaced = compile_command(out / "hello-scratch-musl.Dockerfile")
+    assert "-Os" in replaced and "-Wl,-z,norelro" not in replaced  # the preset's min is gone
+    text = (out / "hellodbg-scratch-musl.Dockerfile").read_text()
+    assert "-Og -g" in text and "strip" not in text  # no post step: not stripped
+
+
+@pytest.mark.parametrize(
+    ("profiles", "profile", "fragment"),
+    [
+        ({}, "tiny", "'tiny' is not a profile of c"),
+        ({"c": {"min": {"vars": {"cflag": ["-Os"]}}}}, "min", "'cflag' is not a variable of c"),
+        ({"c": {"min": {"vars": {"cflags": "-Os"}}}}, "min", "'cflags' takes a list"),
+        ({"c": {"min": {"post": ["strip ${HOME}"]}}}, "min", "unknown placeholder {HOME}"),
+        ({"cc": {"min": {}}}, "min", "'cc' is not a language; did you mean 'c'?"),
+    ],
+)
+def test_bad_profiles_are_reported_with_their_place(
+    project: Callable[..., Path],
+    profiles: dict[str, Any],
+    profile: str,
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = project({
+        "version": 1, "profiles": profiles,
+        "artifacts": {"hello": {"lang": "c", "runtimes": ["scratch-musl"], "profile": profile}},
+    })  # fmt: skip
+    assert main(["generate", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "slim.yaml:" in err
+    assert not (path.parent / "dockerfiles").exists()
 
 
 # --- Go and Rust ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os.path
+import string
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ class Config:
     dockerfiles_dir: str  # relative to path.parent
     bake_file: str  # relative to path.parent
     artifacts: tuple[Artifact, ...]
+    # language → profile name → {vars, env, post}: the presets with slim.yaml's `profiles:`
+    profiles: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:
@@ -176,6 +179,7 @@ class _Checker:
         self.path = path
         self.root = _repository_root(path.parent)
         self.problems: list[Diagnostic] = []
+        self.profiles: dict[str, dict[str, dict[str, Any]]] = {}
 
     def fail(self, where: PathKey, message: str, at_key: bool = False) -> None:
         self.problems.append(self.doc.diagnostic(where, message, at_key))
@@ -184,6 +188,7 @@ class _Checker:
         data: dict[str, Any] = self.doc.data
         output = data.get("output", {})
         top_bases = self._bases(data.get("bases", {}), ("bases",), _preset_bases())
+        self.profiles = self._profile_presets(data.get("profiles", {}))
         artifacts = tuple(
             self._artifact(name, spec, top_bases) for name, spec in data["artifacts"].items()
         )
@@ -200,7 +205,43 @@ class _Checker:
             dockerfiles_dir=dockerfiles,
             bake_file=bake,
             artifacts=artifacts,
+            profiles=self.profiles,
         )
+
+    def _profile_presets(self, spec: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+        languages = presets.languages()
+        merged = {lang: dict(language["profiles"]) for lang, language in languages.items()}
+        for lang, profiles in spec.items():
+            if lang not in languages:
+                hint = did_you_mean(lang, languages)
+                self.fail(("profiles", lang), f"{lang!r} is not a language{hint}", at_key=True)
+                continue
+            for name, profile in profiles.items():
+                self._check_profile(lang, profile, ("profiles", lang, name))
+                merged[lang][name] = profile
+        return merged
+
+    def _check_profile(self, lang: str, profile: dict[str, Any], where: PathKey) -> None:
+        kinds = presets.languages()[lang]["vars"]
+        for name, value in profile.get("vars", {}).items():
+            if name not in kinds:
+                hint = did_you_mean(name, kinds)
+                self.fail((*where, "vars", name), f"{name!r} is not a variable of {lang}{hint}")
+            elif isinstance(value, list) != (kinds[name]["kind"] != "text"):
+                shape = "a string" if kinds[name]["kind"] == "text" else "a list"
+                self.fail((*where, "vars", name), f"{name!r} takes {shape}")
+        known = {*kinds, "out", "binary"}
+        for i, step in enumerate(profile.get("post", [])):
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(step) if f is not None}
+            except ValueError as exc:
+                self.fail((*where, "post", i), f"{step!r}: {exc} (write a literal brace as {{{{)")
+                continue
+            for unknown in sorted(fields - known):
+                self.fail(
+                    (*where, "post", i),
+                    f"unknown placeholder {{{unknown}}}; known: {sorted(known)}",
+                )
 
     def _check_outputs(self, dockerfiles: str, bake: str) -> None:
         """Refuse output paths that would collide, so nothing is half written."""
@@ -271,7 +312,9 @@ class _Checker:
             binary=spec.get("binary", name),
             args=tuple(spec.get("args", ())),
             runtimes=runtimes,
-            profiles=self._profiles(spec.get("profile", "default"), runtimes, (*where, "profile")),
+            profiles=self._profiles(
+                spec.get("profile", "default"), runtimes, lang, (*where, "profile")
+            ),
             build=build,
             bases=bases,
             files={**FILE_DEFAULTS, **spec.get("files", {})},
@@ -343,15 +386,19 @@ class _Checker:
         return Path(os.path.relpath(target, directory)).as_posix()
 
     def _profiles(
-        self, spec: str | dict[str, str], runtimes: tuple[str, ...], where: PathKey
+        self, spec: str | dict[str, str], runtimes: tuple[str, ...], lang: str, where: PathKey
     ) -> dict[str, str]:
+        named = {(): spec} if isinstance(spec, str) else {(k,): v for k, v in spec.items()}
+        available = self.profiles.get(lang, {})
+        for key, name in named.items():
+            if key and key[0] != "*" and key[0] not in runtimes:
+                message = f"{key[0]!r} is not one of this artifact's runtimes"
+                self.fail((*where, *key), message, at_key=True)
+            if lang in self.profiles and name not in available:
+                hint = did_you_mean(name, available)
+                self.fail((*where, *key), f"{name!r} is not a profile of {lang}{hint}")
         if isinstance(spec, str):
             return {r: spec for r in runtimes}
-        for key in spec:
-            if key != "*" and key not in runtimes:
-                self.fail(
-                    (*where, key), f"{key!r} is not one of this artifact's runtimes", at_key=True
-                )
         fallback = spec.get("*", "default")
         return {r: spec.get(r, fallback) for r in runtimes}
 

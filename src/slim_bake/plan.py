@@ -103,7 +103,7 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         base_runtime=base_runtime,
         debug=debug,
         description=preset["description"] + (" (with a busybox debug shell)" if debug else ""),
-        build=build_spec(artifact, preset["flavour"], profile),
+        build=build_spec(artifact, preset["flavour"], config.profiles[artifact.lang][profile]),
         base=artifact.bases[base_name] if base_name else None,
         shell=bool(preset["shell"]),
         closure=bool(preset.get("closure", False)),
@@ -138,7 +138,8 @@ def _labels(artifact: Artifact, runtime: str, description: str) -> dict[str, str
 # --- The build stage, from the language presets ----------------------------------------
 
 
-def build_spec(artifact: Artifact, flavour: str, profile: str) -> BuildSpec:
+def build_spec(artifact: Artifact, flavour: str, settings: dict[str, Any]) -> BuildSpec:
+    """`settings`: the profile (vars, env, post) from the presets or slim.yaml."""
     language = presets.languages()[artifact.lang]
     recipe = language["flavours"][flavour]
     output = f"/out/{artifact.binary}"
@@ -150,7 +151,6 @@ def build_spec(artifact: Artifact, flavour: str, profile: str) -> BuildSpec:
         env = dict(artifact.build.get("env", {}))
         return BuildSpec(flavour, toolchain, env, (), commands, output)
     toolchain = artifact.bases[recipe["toolchain"]]
-    settings = language["profiles"][profile]
     values = _vars(language["vars"], toolchain, settings.get("vars", {}), artifact.build)
     values.update(out=quote(output), binary=quote(artifact.binary))
     steps = [_fill(step, values) for step in [*recipe["steps"], *settings.get("post", [])]]
