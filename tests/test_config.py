@@ -124,6 +124,19 @@ def test_each_kind_of_mistake_has_its_own_message(
     )
 
 
+def test_schema_and_semantic_problems_come_together(tmp_path: Path) -> None:
+    text = GOOD.replace("version: 1\n", "version: 1\nplatforms: 5\n") + (
+        "  other:\n    lang: c\n    context: hello\n    runtimes: [alpin]\n"
+        "  broken:\n    lang: c\n    runtimes: []\n"
+    )
+    messages = errors(write(tmp_path, text))
+    assert any("platforms: expected array, got int 5" in m for m in messages)
+    assert any("'alpin' is not a runtime; did you mean 'alpine'?" in m for m in messages)
+    assert any("artifacts.broken.runtimes: [] should be non-empty" in m for m in messages)
+    lines = [int(m.split(":")[1]) for m in messages]
+    assert lines == sorted(lines)
+
+
 def test_a_custom_build_names_an_existing_toolchain(tmp_path: Path) -> None:
     text = GOOD.replace("lang: c", "lang: custom").replace(
         "[scratch-musl, alpine]",

@@ -100,13 +100,15 @@ def load_config(path: Path) -> Config:
 
 
 def parse_config(doc: Document, path: Path) -> Config:
-    problems = list(schema_problems(doc, "slim"))
-    if problems:
+    problems, broken = schema_check(doc, "slim")
+    checker = _Checker(doc, path.resolve(), broken)
+    if problems and not isinstance(doc.data, dict):
         raise ConfigError(problems)
-    checker = _Checker(doc, path.resolve())
+    # The parts the schema accepted are checked too, so every problem is told at once.
     config = checker.build()
-    if checker.problems:
-        raise ConfigError(checker.problems)
+    problems += checker.problems
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda d: (d.line, d.column)))
     return config
 
 
@@ -125,11 +127,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 # --- JSON Schema validation ---------------------------------------------------------
 
 
-def schema_problems(doc: Document, schema_name: str) -> Iterable[Diagnostic]:
+def schema_check(doc: Document, schema_name: str) -> tuple[list[Diagnostic], set[PathKey]]:
+    """The schema's complaints, and the paths of the values it refused."""
     validator = jsonschema.Draft202012Validator(presets.schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
-    for error in errors:
-        yield from _describe(doc, error)
+    problems = [d for error in errors for d in _describe(doc, error)]
+    return problems, {tuple(error.absolute_path) for error in errors}
 
 
 def _describe(doc: Document, error: jsonschema.ValidationError) -> Iterable[Diagnostic]:
@@ -174,9 +177,10 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 
 class _Checker:
-    def __init__(self, doc: Document, path: Path) -> None:
+    def __init__(self, doc: Document, path: Path, broken: set[PathKey] | None = None) -> None:
         self.doc = doc
         self.path = path
+        self.broken = broken or set()
         self.root = _repository_root(path.parent)
         self.problems: list[Diagnostic] = []
         self.profiles: dict[str, dict[str, dict[str, Any]]] = {}
@@ -184,13 +188,25 @@ class _Checker:
     def fail(self, where: PathKey, message: str, at_key: bool = False) -> None:
         self.problems.append(self.doc.diagnostic(where, message, at_key))
 
+    def sound(self, *path: str | int) -> bool:
+        """Whether the schema accepted everything at and below `path`."""
+        return not any(bad[: len(path)] == path for bad in self.broken)
+
+    def section(self, key: str, default: dict[str, Any]) -> dict[str, Any]:
+        """A top-level mapping, or `default` where the schema refused it."""
+        value = self.doc.data.get(key, default)
+        return value if self.sound(key) and isinstance(value, dict) else default
+
     def build(self) -> Config:
         data: dict[str, Any] = self.doc.data
-        output = data.get("output", {})
-        top_bases = self._bases(data.get("bases", {}), ("bases",), _preset_bases())
-        self.profiles = self._profile_presets(data.get("profiles", {}))
+        output = self.section("output", {})
+        top_bases = self._bases(self.section("bases", {}), ("bases",), _preset_bases())
+        self.profiles = self._profile_presets(self.section("profiles", {}))
+        specs = data.get("artifacts")
         artifacts = tuple(
-            self._artifact(name, spec, top_bases) for name, spec in data["artifacts"].items()
+            self._artifact(name, spec, top_bases)
+            for name, spec in (specs.items() if isinstance(specs, dict) else ())
+            if self.sound("artifacts", name)
         )
         self._check_names(artifacts)
         dockerfiles = self._relpath(output.get("dockerfiles", "dockerfiles"), "dockerfiles")
@@ -199,9 +215,9 @@ class _Checker:
         return Config(
             path=self.path,
             root=self.root,
-            registry=data.get("registry"),
-            platforms=tuple(data.get("platforms", ())),
-            syntax=data.get("syntax"),
+            registry=data.get("registry") if self.sound("registry") else None,
+            platforms=tuple(data.get("platforms", ())) if self.sound("platforms") else (),
+            syntax=data.get("syntax") if self.sound("syntax") else None,
             dockerfiles_dir=dockerfiles,
             bake_file=bake,
             artifacts=artifacts,
