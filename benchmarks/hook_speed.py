@@ -77,14 +77,15 @@ def import_breakdown(slim: str, cwd: Path, top: int) -> list[tuple[int, int, str
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        self_us, cumulative, name = line[len("import time:"):].split("|")
+        self_us, cumulative, name = line[len("import time:") :].split("|")
         rows.append((int(cumulative), int(self_us), name.rstrip()[1:]))
     # Top-level entries only (no leading spaces) give the honest breakdown; the watched
     # packages are shown wherever they were first imported.
     top_level = [r for r in rows if not r[2].startswith(" ")]
     watched = [r for r in rows if r[2].strip() in WATCHED]
-    return sorted(top_level, reverse=True)[:top] + [(c, s, f"(of which) {n.strip()}")
-                                                     for c, s, n in watched]
+    return sorted(top_level, reverse=True)[:top] + [
+        (c, s, f"(of which) {n.strip()}") for c, s, n in watched
+    ]
 
 
 WATCHED = ("jsonschema", "yaml", "docker", "hcl2", "urllib.request")
@@ -156,8 +157,10 @@ def main() -> int:
         for label, sub in COMMANDS.items():
             times = time_runs([slim, *sub], root, args.runs)
             medians[label] = statistics.median(times)
-            print(f"  {label:32s} median {medians[label]:.3f} s  min {min(times):.3f} s"
-                  f"  max {max(times):.3f} s")
+            print(
+                f"  {label:32s} median {medians[label]:.3f} s  min {min(times):.3f} s"
+                f"  max {max(times):.3f} s"
+            )
         print("where `slim check` spends its time (one in-process run):")
         for name, seconds in phases(slim, root).items():
             print(f"  {seconds * 1000:7.1f} ms  {name}")
