@@ -23,6 +23,7 @@ compressed once, not once per variant."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -34,7 +35,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from slim_bake.errors import BuildError
 
@@ -142,11 +143,11 @@ def _read_member(
     handle = tar.extractfile(member)
     if handle is None:
         return
-    head = handle.read(4)
-    if name.endswith(".json") or (head[:1] in (b"{", b"[") and member.size < 16 << 20):
-        jsons[name] = json.loads(head + handle.read())
+    head = cast(io.BufferedReader, handle).peek(1)[:1]  # tarfile's ExFileObject is one
+    if name.endswith(".json") or (head in (b"{", b"[") and member.size < 16 << 20):
+        jsons[name] = json.loads(handle.read())
     elif name.endswith("layer.tar") or name.startswith("blobs/"):
-        by_name[name] = measure_layer(_buffered(_Prefixed(head, handle)))
+        by_name[name] = measure_layer(handle)
 
 
 def _normal(name: str) -> str:
@@ -234,12 +235,13 @@ def _blob_name(digest: str) -> str:
 
 def measure_layer(raw: IO[bytes]) -> LayerStats:
     """Size, gzip'd size, diff_id and regular files of one layer tar (plain or gzip'd)."""
-    head = raw.read(4)
-    source = _buffered(_Prefixed(head, raw))
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
+    head = buffered.peek(4)[:4]
+    source: IO[bytes] = buffered
     if head.startswith(_GZIP_MAGIC):
-        source = _buffered(_Gunzip(source))
+        source = cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb"))  # several members too
     elif head.startswith(_ZSTD_MAGIC):
-        source = _unzstd(source)
+        source = _unzstd(buffered)
     tee = _Tee(source)
     size = 0
     files: list[tuple[str, int]] = []
@@ -269,57 +271,6 @@ def _unzstd(source: IO[bytes]) -> IO[bytes]:
 
 def _buffered(raw: io.RawIOBase) -> IO[bytes]:
     return io.BufferedReader(raw, _CHUNK)
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream with a few already-read bytes put back in front."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._head:
-            n = min(len(view), len(self._head))
-            view[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-
-class _Gunzip(io.RawIOBase):
-    """Decompress a gzip stream (possibly several members) as it is read."""
-
-    def __init__(self, source: IO[bytes]) -> None:
-        self._source = source
-        self._inflate = zlib.decompressobj(47)  # 32 + 15: gzip header, full window
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        while not self._pending:
-            data = self._inflate.unconsumed_tail or self._source.read(_CHUNK)
-            if not data:
-                return 0
-            self._pending = self._inflate.decompress(data, _CHUNK)
-            if self._inflate.eof:
-                rest = self._inflate.unused_data
-                self._inflate = zlib.decompressobj(47)
-                if rest:
-                    self._pending += self._inflate.decompress(rest, _CHUNK)
-        n = min(len(view), len(self._pending))
-        view[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
 
 class _Tee(io.RawIOBase):
