@@ -104,3 +104,19 @@ def write_atomic(path: Path, content: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def regenerate(plan: Plan) -> list[Change]:
+    """Bring the generated files up to date; the changes made."""
+    wanted, changes = plan_changes(plan)
+    apply_changes(plan, wanted, changes)
+    return changes
+
+
+def shown(plan: Plan, rel: str) -> str:
+    """A generated file's path as the user would type it from here."""
+    path = plan.config.directory / rel
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -11,13 +11,12 @@ from slim_bake import report_doc
 from slim_bake.bake import bake_targets
 from slim_bake.baseline import load_report
 from slim_bake.cli import add_config_argument
-from slim_bake.commands.generate import _shown
-from slim_bake.commands.report import write_outputs
+from slim_bake.commands.report import add_output_arguments, write_outputs
 from slim_bake.compare import compare, report_to_json
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError
 from slim_bake.judge import TargetResult, exit_code
-from slim_bake.output import apply_changes, plan_changes
+from slim_bake.output import regenerate, shown
 from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import format_table
 from slim_bake.report_doc import Report
@@ -37,22 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-smoke", action="store_true", help="do not run the smoke checks")
     parser.add_argument(
-        "--write-report",
-        metavar="FILE",
-        help="write the JSON report to FILE (the baseline of a later run; `slim schema report`)",
-    )
-    parser.add_argument(
         "--baseline",
         metavar="FILE|git:REF[:PATH]",
         help="compare with a report: a file, or one committed at REF (PATH default:"
         " ./slim-report.json beside slim.yaml); judges max_growth and says why targets grew",
     )
-    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the JSON report on stdout (the table then goes to stderr)",
-    )
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     targets = select(plan, args.targets)
     # Read before building: a bad baseline fails in a second, not after the build.
     base = load_report(args.baseline, plan.config.directory) if args.baseline else None
-    regenerate(plan)
+    regenerate_first(plan)
     results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
     if not (base or args.json or args.write_report or args.markdown):
         sys.stdout.write(format_table(results))
@@ -95,10 +84,7 @@ def select(plan: Plan, names: list[str]) -> list[Target]:
     return plan.select(names or ["default"])
 
 
-def regenerate(plan: Plan) -> None:
+def regenerate_first(plan: Plan) -> None:
     """Bring the generated files up to date first: bake must build what slim.yaml says."""
-    wanted, changes = plan_changes(plan)
-    apply_changes(plan, wanted, changes)
-    for change in changes:
-        shown = _shown(plan.config.directory, change.path)
-        print(f"slim: {change.kind}d {shown} before baking", file=sys.stderr)
+    for change in regenerate(plan):
+        print(f"slim: {change.kind}d {shown(plan, change.path)} before baking", file=sys.stderr)

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 from slim_bake.cli import add_config_argument
-from slim_bake.commands.generate import _shown
 from slim_bake.config import load_config
 from slim_bake.errors import EXIT_FAILED, EXIT_OK
-from slim_bake.output import plan_changes
+from slim_bake.output import plan_changes, shown
 from slim_bake.plan import make_plan
 
 REASONS = {
@@ -28,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
     _, changes = plan_changes(plan)
     for change in changes:
-        shown = _shown(plan.config.directory, change.path)
-        print(f"{shown}: {REASONS[change.kind]}", file=sys.stderr)
+        print(f"{shown(plan, change.path)}: {REASONS[change.kind]}", file=sys.stderr)
     if changes:
         print(f"slim: run `slim generate -c {args.config}` and commit the result", file=sys.stderr)
         return EXIT_FAILED

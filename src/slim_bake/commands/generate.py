@@ -8,7 +8,7 @@ from pathlib import Path
 from slim_bake.cli import add_config_argument
 from slim_bake.config import load_config
 from slim_bake.errors import EXIT_FAILED, EXIT_OK
-from slim_bake.output import apply_changes, plan_changes
+from slim_bake.output import regenerate, shown
 from slim_bake.plan import make_plan
 
 
@@ -23,16 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
-    wanted, changes = plan_changes(plan)
-    apply_changes(plan, wanted, changes)
+    changes = regenerate(plan)
     for change in changes:
-        print(f"slim: {change.kind}d {_shown(plan.config.directory, change.path)}")
+        print(f"slim: {change.kind}d {shown(plan, change.path)}")
     return EXIT_FAILED if changes and args.fail_on_change else EXIT_OK
-
-
-def _shown(directory: Path, rel: str) -> str:
-    path = directory / rel
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

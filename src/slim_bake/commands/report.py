@@ -25,13 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "head", metavar="HEAD", help="the report to judge: a file or git:REF[:PATH]"
     )
+    add_output_arguments(parser)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """The report outputs `slim bake` and `slim report` share."""
+    parser.add_argument(
+        "--write-report",
+        metavar="FILE",
+        help="write the JSON report to FILE (the baseline of a later run; `slim schema report`)",
+    )
     parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print the compared report as JSON on stdout (the table goes to stderr)",
+        help="print the JSON report on stdout (the table then goes to stderr)",
     )
-    parser.add_argument("--write-report", metavar="FILE", help="write the compared report to FILE")
 
 
 def run(args: argparse.Namespace) -> int:
