@@ -137,6 +137,18 @@ def test_schema_and_semantic_problems_come_together(tmp_path: Path) -> None:
     assert lines == sorted(lines)
 
 
+def test_an_artifact_the_schema_refused_still_has_its_language_and_runtimes_checked(
+    tmp_path: Path,
+) -> None:
+    text = GOOD.replace("lang: c", "lang: cobol\n    budgets: {alpine: {max: 20kb}}").replace(
+        "alpine]", "alpin]"
+    )
+    messages = errors(write(tmp_path, text))
+    assert any("max: '20kb' is not valid" in m for m in messages)
+    assert any("'cobol' is not a language" in m for m in messages)
+    assert any("'alpin' is not a runtime" in m for m in messages)
+
+
 def test_a_custom_build_names_an_existing_toolchain(tmp_path: Path) -> None:
     text = GOOD.replace("lang: c", "lang: custom").replace(
         "[scratch-musl, alpine]",

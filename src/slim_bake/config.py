@@ -203,11 +203,15 @@ class _Checker:
         top_bases = self._bases(self.section("bases", {}), ("bases",), _preset_bases())
         self.profiles = self._profile_presets(self.section("profiles", {}))
         specs = data.get("artifacts")
+        specs = specs if isinstance(specs, dict) else {}
         artifacts = tuple(
             self._artifact(name, spec, top_bases)
-            for name, spec in (specs.items() if isinstance(specs, dict) else ())
+            for name, spec in specs.items()
             if self.sound("artifacts", name)
         )
+        for name, spec in specs.items():
+            if not self.sound("artifacts", name) and isinstance(spec, dict):
+                self._check_sound_fields(name, spec)
         self._check_names(artifacts)
         dockerfiles = self._relpath(output.get("dockerfiles", "dockerfiles"), "dockerfiles")
         bake = self._relpath(output.get("bake", "docker-bake.hcl"), "bake")
@@ -223,6 +227,22 @@ class _Checker:
             artifacts=artifacts,
             profiles=self.profiles,
         )
+
+    def _check_lang(self, lang: str, where: PathKey) -> None:
+        if lang not in presets.languages():
+            hint = did_you_mean(lang, presets.languages())
+            self.fail(where, f"{lang!r} is not a language{hint} (c, go, rust, custom)")
+
+    def _check_sound_fields(self, name: str, spec: dict[str, Any]) -> None:
+        """An artifact the schema refused in part: still name its wrong language and
+        runtimes, so that one run tells every problem."""
+        where: PathKey = ("artifacts", name)
+        lang = spec.get("lang")
+        if self.sound(*where, "lang") and isinstance(lang, str):
+            self._check_lang(lang, (*where, "lang"))
+        runtimes = spec.get("runtimes")
+        if self.sound(*where, "runtimes") and isinstance(runtimes, list):
+            self._runtimes(runtimes, (*where, "runtimes"))
 
     def _profile_presets(self, spec: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
         languages = presets.languages()
@@ -312,9 +332,7 @@ class _Checker:
     def _artifact(self, name: str, spec: dict[str, Any], top_bases: dict[str, Base]) -> Artifact:
         where: PathKey = ("artifacts", name)
         lang = spec["lang"]
-        if lang not in presets.languages():
-            hint = did_you_mean(lang, presets.languages())
-            self.fail((*where, "lang"), f"{lang!r} is not a language{hint} (c, go, rust, custom)")
+        self._check_lang(lang, (*where, "lang"))
         runtimes = self._runtimes(spec["runtimes"], (*where, "runtimes"))
         build = spec.get("build", {})
         bases = self._bases(spec.get("bases", {}), (*where, "bases"), top_bases)
