@@ -256,6 +256,14 @@ GO_VARIANTS: list[tuple[str, str, str]] = [  # label, CGO_ENABLED, go build flag
 ]
 
 
+def run_script(image: str, source: str, script: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run shell lines in `image` with `source` mounted read-only at /src, no network."""
+    command = ["docker", "run", "--rm", "--network=none", "-v", f"{source}:/src:ro", image]
+    return subprocess.run(
+        [*command, "sh", "-c", "\n".join(script)], capture_output=True, text=True, check=False
+    )
+
+
 def measure_go(image: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "main.go").write_text(GO_HELLO)
@@ -264,23 +272,7 @@ def measure_go(image: str) -> str:
         for i, (_, cgo, flags) in enumerate(GO_VARIANTS):
             script.append(f"CGO_ENABLED={cgo} go build {flags} -o /tmp/g{i} .")
             script.append(f'echo "{i}|$(wc -c </tmp/g{i})|$(/tmp/g{i})"')
-        done = subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "--network=none",
-                "-v",
-                f"{tmp}:/src:ro",
-                image,
-                "sh",
-                "-c",
-                "\n".join(script),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = run_script(image, tmp, script)
     if done.returncode != 0:
         return f"(Go not measured: {done.stderr.strip()[-500:]})\n"
     sizes = {
@@ -343,23 +335,7 @@ def measure_rust(image: str) -> str:
                 f"env {assignments} cargo build --release --offline --quiet",
                 f'echo "{i}|$(wc -c <target/release/hello)|$(target/release/hello)"',
             ]
-        done = subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "--network=none",
-                "-v",
-                f"{tmp}:/src:ro",
-                image,
-                "sh",
-                "-c",
-                "\n".join(script),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = run_script(image, tmp, script)
     if done.returncode != 0:
         return f"(Rust not measured: {done.stderr.strip()[-500:]})\n"
     version = done.stderr.strip().splitlines()[0] if done.stderr.strip() else "cargo"

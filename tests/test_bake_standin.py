@@ -26,12 +26,11 @@ from bake_support import (
 )
 
 from slim_bake.bake import bake_targets, base_image
-from slim_bake.commands.bake import regenerate
 from slim_bake.config import load_config
 from slim_bake.engine import client
 from slim_bake.judge import PASS, TargetResult
 from slim_bake.measure import Measurement
-from slim_bake.output import plan_changes
+from slim_bake.output import plan_changes, regenerate
 from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import format_table
 from slim_bake.units import parse_size

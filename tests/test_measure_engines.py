@@ -21,10 +21,10 @@ from bake_support import (
 )
 
 from slim_bake.bake import bake_targets
-from slim_bake.commands.bake import regenerate
 from slim_bake.config import load_config
 from slim_bake.judge import PASS, TargetResult
 from slim_bake.measure import MeasureCache, Measurement, measure
+from slim_bake.output import regenerate
 from slim_bake.plan import Plan, make_plan
 
 pytestmark = pytest.mark.docker
