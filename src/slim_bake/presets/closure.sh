@@ -1,4 +1,3 @@
-set -eu
 # Collect the shared-library closure of $SLIM_BINARY into /closure, each file at
 # the exact path the dynamic loader looks for it. ldd resolves DT_NEEDED
 # recursively; libraries that programs dlopen (libgcc_s for pthread_cancel and
