@@ -240,16 +240,16 @@ def test_shell_commands_with_newlines_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="glibc-static.command"):
         render(tmp_path, config)
     config["artifacts"]["tool"]["build"]["glibc-static"]["command"] = "make \\"
-    with pytest.raises(ConfigError, match="not ending in a backslash"):
+    with pytest.raises(ConfigError, match="must not end in a backslash"):
         render(tmp_path, config)
     # BuildKit reads `<<WORD` in a RUN line as a heredoc that would swallow the
     # Dockerfile's next lines (the runtime stage): raw shell may not contain `<<`.
     config["artifacts"]["tool"]["build"]["glibc-static"]["command"] = "make && cat <<'FROM x'"
-    with pytest.raises(ConfigError, match="without '<<'"):
+    with pytest.raises(ConfigError, match="must not contain '<<'"):
         render(tmp_path, config)
     config["artifacts"]["tool"]["build"]["glibc-static"]["command"] = "make"
     config["bases"] = {"gcc": {"setup": "cat <<'COPY . .'"}}
-    with pytest.raises(ConfigError, match=r"bases\.gcc\.setup: .* without '<<'"):
+    with pytest.raises(ConfigError, match=r"bases\.gcc\.setup: .* must not contain '<<'"):
         render(tmp_path, config)
 
 

@@ -7,6 +7,7 @@ import difflib
 import os.path
 import string
 import subprocess
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,11 @@ DEBUG_SUFFIX = "-debug"
 FILE_DEFAULTS = {"passwd": True, "tmp": True, "ca_certs": False, "zoneinfo": False}
 DEFAULT_CLOSURE_EXTRA = ("libgcc_s.so.1",)
 RESERVED_NAMES = {"default", "docker-metadata-action"}
+# The stages render/dockerfile.py writes: `FROM <name>` names the stage, not an image
+# (BuildKit compares case-insensitively), so no base image may be called so.
+STAGE_NAMES = ("build", "closure", "rootfs", "runtime")
+# The line that ends each RUN heredoc (render/dockerfile.py run_script).
+RUN_TERMINATOR = "SLIM_RUN"
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,43 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def shell_command_problem(command: str) -> str | None:
+    """Why `command` cannot be one line of a RUN heredoc script, or None. Every field
+    that holds a shell command (a base's setup, a profile's post steps, a custom build's
+    command) is checked here.
+
+    - a line break or another control character: BuildKit and sh would read more lines;
+    - a line equal to the heredoc's terminator would end the script there, and what
+      follows would become Dockerfile instructions;
+    - `<<`: a shell heredoc would swallow slim's following commands;
+    - a backslash at the end, blanks or not: refused rather than neutralised. On a RUN
+      line BuildKit reads `\\` + blanks as a continuation; in the script sh reads `\\ `
+      as an escaped blank, which an editor or pre-commit hook trimming trailing blanks
+      turns into a continuation joining slim's next command. Stripping the blanks
+      ourselves would change the command's meaning behind the user's back."""
+    bad = sorted({c for c in command if unicodedata.category(c) == "Cc" and c != "\t"})
+    if bad:
+        return f"must be one line without control characters (found {', '.join(map(repr, bad))})"
+    if command.strip() == RUN_TERMINATOR:
+        return f"{RUN_TERMINATOR!r} ends slim's RUN scripts and cannot be a command"
+    if "<<" in command:
+        return "must not contain '<<' (a heredoc would swallow slim's next commands)"
+    if command.rstrip().endswith("\\"):
+        return "must not end in a backslash (with or without blanks after it)"
+    return None
+
+
+def stage_name_problem(image: str) -> str | None:
+    """Why `image` cannot be a base image, or None: `FROM build` means the stage."""
+    if image.lower() in STAGE_NAMES:
+        return (
+            f"image {image!r} is the name of a stage slim writes ({', '.join(STAGE_NAMES)}):"
+            f" FROM {image} would use that stage; write it with a tag or registry"
+            f" (e.g. {image}:latest)"
+        )
+    return None
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -187,6 +230,10 @@ class _Checker:
 
     def fail(self, where: PathKey, message: str, at_key: bool = False) -> None:
         self.problems.append(self.doc.diagnostic(where, message, at_key))
+
+    def check_shell(self, command: Any, where: PathKey) -> None:
+        if isinstance(command, str) and (problem := shell_command_problem(command)):
+            self.fail(where, f"{command!r} {problem}")
 
     def sound(self, *path: str | int) -> bool:
         """Whether the schema accepted everything at and below `path`."""
@@ -268,6 +315,7 @@ class _Checker:
                 self.fail((*where, "vars", name), f"{name!r} takes {shape}")
         known = {*kinds, "out", "binary"}
         for i, step in enumerate(profile.get("post", [])):
+            self.check_shell(step, (*where, "post", i))
             try:
                 fields = {f for _, f, _, _ in string.Formatter().parse(step) if f is not None}
             except ValueError as exc:
@@ -319,8 +367,14 @@ class _Checker:
                 )
                 continue
             old = inherited[name]
+            image_at: PathKey = (
+                (*where, name) if isinstance(value, str) else (*where, name, "image")
+            )
             if isinstance(value, str):
                 value = {"image": value}
+            if problem := stage_name_problem(value.get("image", old.image)):
+                self.fail(image_at, problem)
+            self.check_shell(value.get("setup"), (*where, name, "setup"))
             result[name] = Base(
                 name=name,
                 image=value.get("image", old.image),
@@ -390,6 +444,9 @@ class _Checker:
                 self.fail((*where, key), f"{key!r} is not a build setting of {lang}", at_key=True)
         if lang != "custom":
             return
+        for flavour in sorted(flavours & set(build)):
+            if isinstance(build[flavour], dict):
+                self.check_shell(build[flavour].get("command"), (*where, flavour, "command"))
         for i, runtime in enumerate(runtimes):
             flavour = presets.runtimes().get(split_runtime(runtime)[0], {}).get("flavour")
             if flavour and flavour not in build:
