@@ -99,6 +99,6 @@ def as_dicts(text: str) -> list[dict[str, str]]:
 
 def run_commands(script: str) -> list[str]:
     """A RUN heredoc's commands: one a line, after slim's `set -e`/`set -eu`."""
-    lines = script.splitlines()
+    lines = script.removesuffix("\n").split("\n")  # sh splits at \n only, not at \u2028
     assert lines and lines[0] in ("set -e", "set -eu"), lines[:1]
     return lines[1:]

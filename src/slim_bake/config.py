@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os.path
+import re
 import string
 import subprocess
 import unicodedata
@@ -142,11 +143,20 @@ def shell_command_problem(command: str) -> str | None:
     bad = sorted({c for c in command if unicodedata.category(c) == "Cc" and c != "\t"})
     if bad:
         return f"must be one line without control characters (found {', '.join(map(repr, bad))})"
-    if command.strip() == RUN_TERMINATOR:
-        return f"{RUN_TERMINATOR!r} ends slim's RUN scripts and cannot be a command"
     if "<<" in command:
         return "must not contain '<<' (a heredoc would swallow slim's next commands)"
-    if command.rstrip().endswith("\\"):
+    return script_line_problem(command)
+
+
+def script_line_problem(line: str) -> str | None:
+    """Why `line` (a command, or a shell word in one) would not stay one line of a RUN
+    heredoc, or None: the structural part of shell_command_problem, also the backstop
+    of render/dockerfile.py's run_script."""
+    if "\n" in line or "\r" in line:
+        return "must be one line"
+    if line.strip() == RUN_TERMINATOR:
+        return f"{RUN_TERMINATOR!r} ends slim's RUN scripts and cannot be a command"
+    if line.rstrip().endswith("\\"):
         return "must not end in a backslash (with or without blanks after it)"
     return None
 
@@ -172,10 +182,30 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def schema_check(doc: Document, schema_name: str) -> tuple[list[Diagnostic], set[PathKey]]:
     """The schema's complaints, and the paths of the values it refused."""
-    validator = jsonschema.Draft202012Validator(presets.schema(schema_name))
+    validator = _Validator(presets.schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
     problems = [d for error in errors for d in _describe(doc, error)]
     return problems, {tuple(error.absolute_path) for error in errors}
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterable[jsonschema.ValidationError]:
+    """`pattern` with ECMA-262's `$` (the end of the text), as JSON Schema means it:
+    jsonschema uses Python's re.search, whose `$` also matches before a final newline,
+    so "hello\n" passed every `^...$` pattern and a newline reached the files."""
+    if not isinstance(instance, str):
+        return
+    strict = (
+        pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    )
+    if not re.search(strict, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _pattern}
+)
 
 
 def _describe(doc: Document, error: jsonschema.ValidationError) -> Iterable[Diagnostic]:
