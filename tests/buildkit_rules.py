@@ -1,8 +1,9 @@
 """A Dockerfile reader that follows BuildKit's parser (moby/buildkit frontend/dockerfile/parser
-parser.go, v0.13): lines split at \\n with a \\r before it dropped; blank lines and `#` comment
-lines skipped, also inside a continuation; a line ending in the escape character followed by
-blanks continues on the next; RUN/COPY/ADD read heredoc words (`<<[-]["']NAME["']`) from their
-line and take the following lines verbatim up to a line equal to NAME. dockerfile-parse knows
+parser.go): lines split at \\n (scanLines); an instruction line has its trailing \\r/\\n trimmed;
+blank lines and `#` comment lines skipped, also inside a continuation; a line ending in the escape
+character followed by blanks continues on the next; RUN/COPY/ADD read heredoc words
+(`<<[-]["']NAME["']`) from their line and take the following lines verbatim up to one that,
+with its trailing \\r and \\n trimmed (trimNewline), equals NAME. dockerfile-parse knows
 no heredocs, so the tests use this to see what BuildKit sees."""
 
 from __future__ import annotations
@@ -38,19 +39,19 @@ def _heredoc_names(line: str) -> list[tuple[str, bool]]:
 
 
 def parse(text: str) -> list[Instruction]:
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     result: list[Instruction] = []
     i = 0
     while i < len(lines):
-        line = lines[i].lstrip(" \t")
+        line = lines[i].rstrip("\r").lstrip(" \t")
         i += 1
         if not line or line.startswith("#"):
             continue
         while _CONTINUATION.search(line) and i < len(lines):
             line = _CONTINUATION.sub("", line)
-            nxt = lines[i].lstrip(" \t")
+            nxt = lines[i].rstrip("\r").lstrip(" \t")
             i += 1
             if not nxt or nxt.startswith("#"):
                 continue
@@ -62,7 +63,8 @@ def parse(text: str) -> list[Instruction]:
             for name, chomp in _heredoc_names(line):
                 body = []
                 while i < len(lines):
-                    candidate = lines[i].lstrip("\t") if chomp else lines[i]
+                    candidate = lines[i].rstrip("\r")
+                    candidate = candidate.lstrip("\t") if chomp else candidate
                     i += 1
                     if candidate == name:
                         break
