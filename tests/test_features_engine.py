@@ -218,8 +218,11 @@ def test_every_program_builds_runs_and_passes(baked: Baked) -> None:
         assert result.status == PASS, (name, result.reasons)
 
 
-@pytest.mark.parametrize("name", ["cxx-scratch-glibc", "twofile-scratch-musl",
-                                  "twofile-scratch-glibc", "cmk-scratch-glibc", "cmk-scratch-musl"])  # fmt: skip
+STATIC = ["cxx-scratch-glibc", "twofile-scratch-musl", "twofile-scratch-glibc",
+          "cmk-scratch-glibc", "cmk-scratch-musl"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", STATIC)
 def test_static_runtimes_get_static_binaries_from_gxx_make_and_cmake(
     baked: Baked, name: str
 ) -> None:
