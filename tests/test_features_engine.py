@@ -90,6 +90,12 @@ int main(int argc, char **argv) {
         "conf/app.toml": "greeting = 'hi'\n",
         "data.txt": "data\n",
     },
+    "cgo": {
+        "go.mod": "module example.com/cgo\n\ngo 1.19\n",
+        "main.go": "package main\n\n// #include <stdlib.h>\n"
+        "// static int twice(int x) { return 2 * x; }\n"
+        'import "C"\nimport "fmt"\n\nfunc main() { fmt.Println("cgo says", C.twice(21)) }\n',
+    },
     "secretive": {
         "hello.c": '#include <stdio.h>\nint main(void) { printf("token bytes: %d\\n", '
         "TOKEN_BYTES); return 0; }\n",
@@ -151,6 +157,11 @@ ARTIFACTS: dict[str, dict[str, Any]] = {
             "stopsignal": "SIGINT",
         },  # fmt: skip
         "smoke": False,
+    },
+    "cgo": {
+        "lang": "go",
+        "runtimes": ["scratch-closure"],
+        "smoke": {"expect_stdout": "cgo says 42"},
     },
     "secretive": {
         "lang": "c",
@@ -309,3 +320,12 @@ def test_a_secret_is_usable_in_the_build_and_in_no_layer_nor_history(baked: Bake
         history = subprocess.run(["docker", "history", "--no-trunc", image],
                                  capture_output=True, check=True).stdout  # fmt: skip
         assert secret not in history
+
+
+def test_go_with_cgo_runs_on_scratch_with_its_closure(baked: Baked) -> None:
+    """glibc-dynamic Go is built with CGO_ENABLED=1: the binary is dynamic and the
+    closure carries what it needs to run on scratch."""
+    image = baked.tag("cgo-scratch-closure")
+    assert elf_interpreter(file_from_image(image, "/usr/local/bin/cgo")) is not None
+    assert "libc.so.6" in {Path(p).name for p in image_files(image)}
+    assert run(image).strip() == "cgo says 42"
