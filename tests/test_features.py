@@ -37,22 +37,19 @@ def dockerfile(files: dict[str, str], target: str) -> dict[str, list[dict[str, A
     return stages(parse(files[f"dockerfiles/{target}.Dockerfile"]))
 
 
-def run_mounts_and_commands(value: str) -> tuple[list[str], list[list[str]]]:
-    """A RUN's --mount options and its commands, each as the shell's argv words."""
-    words = shlex.split(value)
+def run_mounts_and_commands(run: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """A RUN's --mount options and its heredoc's commands, each as the shell's argv words."""
+    words = run["value"].split()
     mounts = [w.removeprefix("--mount=") for w in words if w.startswith("--mount=")]
-    commands: list[list[str]] = [[]]
-    for word in words[len(mounts) :]:
-        if word == "&&":
-            commands.append([])
-        else:
-            commands[-1].append(word)
-    return mounts, commands
+    # Lines end at \n only, as for BuildKit and the shell (not at \f as str.splitlines).
+    lines = run["script"].rstrip("\n").split("\n")
+    assert lines[0] in ("set -e", "set -eu"), lines[:1]
+    return mounts, [shlex.split(line) for line in lines[1:]]
 
 
 def build_commands(stage: list[dict[str, Any]]) -> list[list[str]]:
     """The commands of the build stage's last RUN (the build itself)."""
-    runs = [i["value"] for i in stage if i["instruction"] == "RUN"]
+    runs = [i for i in stage if i["instruction"] == "RUN"]
     return run_mounts_and_commands(runs[-1])[1]
 
 
@@ -199,7 +196,7 @@ def test_cpp_musl_uses_alpines_gxx(tmp_path: Path) -> None:
     build = dockerfile(files, "app-scratch-musl")["build"]
     text = files["dockerfiles/app-scratch-musl.Dockerfile"]
     assert "FROM alpine:3.20 AS build" in text
-    assert "g++" in run_mounts_and_commands(build[0]["value"])[1][0]  # apk add g++ ...
+    assert "g++" in run_mounts_and_commands(build[0])[1][0]  # apk add g++ ...
 
 
 # --- packages and caches --------------------------------------------------------------------
@@ -212,14 +209,14 @@ def test_packages_are_installed_with_apt_and_cached_before_the_sources(tmp_path:
     order = [i["instruction"] for i in stage]
     first_run = order.index("RUN")
     assert first_run < order.index("COPY")  # cached across code changes
-    mounts, commands = run_mounts_and_commands(stage[first_run]["value"])
+    mounts, commands = run_mounts_and_commands(stage[first_run])
     assert "type=cache,target=/var/cache/apt,sharing=locked" in mounts
     assert "type=cache,target=/var/lib/apt,sharing=locked" in mounts
     assert ["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"] in commands
     install = one(commands, "DEBIAN_FRONTEND=noninteractive")
     assert install[-2:] == ["libssl-dev", "zlib1g-dev=1:1.2.13.dfsg-1"]
     alpine = dockerfile(files, "app-alpine")["build"]
-    apk = [run_mounts_and_commands(i["value"]) for i in alpine if i["instruction"] == "RUN"]
+    apk = [run_mounts_and_commands(i) for i in alpine if i["instruction"] == "RUN"]
     assert (["type=cache,target=/etc/apk/cache,sharing=locked"], [["apk", "add", "libssl-dev",
             "zlib1g-dev=1:1.2.13.dfsg-1"]]) in apk  # fmt: skip
 
@@ -238,16 +235,11 @@ def test_compiler_caches_are_cache_mounts(tmp_path: Path) -> None:
     go_runs = [
         i for i in dockerfile(files, "go-scratch-glibc")["build"] if i["instruction"] == "RUN"
     ]
-    assert (
-        "type=cache,target=/root/.cache/go-build"
-        in run_mounts_and_commands(go_runs[-1]["value"])[0]
-    )
+    assert "type=cache,target=/root/.cache/go-build" in run_mounts_and_commands(go_runs[-1])[0]
     rs_runs = [
         i for i in dockerfile(files, "rs-scratch-glibc")["build"] if i["instruction"] == "RUN"
     ]
-    assert run_mounts_and_commands(rs_runs[-1]["value"])[0] == [
-        "type=cache,target=/root/.cargo/registry"
-    ]
+    assert run_mounts_and_commands(rs_runs[-1])[0] == ["type=cache,target=/root/.cargo/registry"]
 
 
 # --- Rust and Go ---------------------------------------------------------------------------
@@ -363,9 +355,7 @@ def test_secrets_and_ssh_mount_on_the_build_and_pass_through_bake(tmp_path: Path
              "ssh": ["default"]}  # fmt: skip
     files = render(tmp_path, {"app": c(["scratch-glibc"], build=build)})
     stage = dockerfile(files, "app-scratch-glibc")["build"]
-    mounts = run_mounts_and_commands([i for i in stage if i["instruction"] == "RUN"][-1]["value"])[
-        0
-    ]
+    mounts = run_mounts_and_commands([i for i in stage if i["instruction"] == "RUN"][-1])[0]
     assert {"type=secret,id=token", "type=secret,id=npmrc", "type=ssh,id=default"} <= set(mounts)
     target = load_hcl(files["docker-bake.hcl"])["target"]
     [app] = [t["app-scratch-glibc"] for t in target if "app-scratch-glibc" in t]

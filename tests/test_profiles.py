@@ -5,7 +5,6 @@ musl hello smaller than 8 kB while it still prints its greeting."""
 
 from __future__ import annotations
 
-import io
 import shlex
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dockerfile_parse import DockerfileParser
+from buildkit_rules import as_dicts, run_commands
 
 from slim_bake import presets
 from slim_bake.cli import main
@@ -27,11 +26,9 @@ MIN_FLAGS = [*C_MIN["cflags"], *C_MIN["ldflags"]]
 
 def build_stage(dockerfile: Path) -> list[dict[str, Any]]:
     """The instructions of the `build` stage, parsed."""
-    parser = DockerfileParser(fileobj=io.BytesIO())  # a path would be written to
-    parser.content = dockerfile.read_text()
     stage: list[dict[str, Any]] = []
     current = None
-    for ins in parser.structure:
+    for ins in as_dicts(dockerfile.read_text()):
         if ins["instruction"] == "FROM":
             current = ins["value"].split()[-1]
         elif current == "build":
@@ -40,17 +37,11 @@ def build_stage(dockerfile: Path) -> list[dict[str, Any]]:
 
 
 def build_commands(dockerfile: Path) -> list[list[str]]:
-    """The build stage's RUN, split into its `&&`-joined commands, each as argv words."""
-    run = [i["value"] for i in build_stage(dockerfile) if i["instruction"] == "RUN"][
+    """The build stage's RUN script, split into its commands, each as argv words."""
+    run = [i["script"] for i in build_stage(dockerfile) if i["instruction"] == "RUN"][
         -1
     ]  # after setup
-    commands: list[list[str]] = [[]]
-    for word in shlex.split(run):
-        if word == "&&":
-            commands.append([])
-        else:
-            commands[-1].append(word)
-    return commands
+    return [shlex.split(command) for command in run_commands(run)]
 
 
 def compile_command(dockerfile: Path) -> list[str]:

@@ -3,7 +3,6 @@ parsing the output (dockerfile-parse, hcl2, hadolint, `docker buildx bake --prin
 
 from __future__ import annotations
 
-import io
 import json
 import shlex
 import subprocess
@@ -13,7 +12,7 @@ from typing import Any
 import hcl2
 import pytest
 import yaml
-from dockerfile_parse import DockerfileParser
+from buildkit_rules import as_dicts, run_commands
 
 from slim_bake.config import load_config
 from slim_bake.output import render_all
@@ -30,10 +29,8 @@ NASTY = "a\"b\\c ${HOME} %{x} $(id) `id` 'q' \n new line\tend"
 
 
 def parse(text: str) -> list[dict[str, Any]]:
-    # With a path (its default is ./Dockerfile) dockerfile-parse writes the content there.
-    parser = DockerfileParser(fileobj=io.BytesIO())
-    parser.content = text
-    return list(parser.structure)
+    # dockerfile-parse knows no heredocs: read the file as BuildKit does.
+    return list(as_dicts(text))
 
 
 def stages(instructions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -201,8 +198,8 @@ def test_values_from_slim_yaml_cannot_inject_dockerfile_text(tmp_path: Path) -> 
     cmd = [i for i in instructions if i["instruction"] == "CMD"]
     assert [json.loads(c["value"]) for c in cmd] == [hello["args"]]
     env = [i for i in instructions if i["instruction"] == "ENV"]
-    run = [i["value"] for i in stages(instructions)["build"] if i["instruction"] == "RUN"][-1]
-    words = shlex.split(run)
+    run = [i["script"] for i in stages(instructions)["build"] if i["instruction"] == "RUN"][-1]
+    words = [word for command in run_commands(run) for word in shlex.split(command)]
     assert "-DX='; rm -rf /'" in words and "-DY=$(id)" in words
     assert len(env) == 1
 

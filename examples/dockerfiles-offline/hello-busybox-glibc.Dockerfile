@@ -4,9 +4,12 @@
 FROM slim-standin/gcc:bookworm AS build
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && gcc -O2 -o /out/hello ./*.c \
- && strip --strip-all /out/hello
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+gcc -O2 -o /out/hello ./*.c
+strip --strip-all /out/hello
+SLIM_RUN
 
 FROM slim-standin/busybox:glibc AS runtime
 COPY --from=build /out/hello /usr/local/bin/hello

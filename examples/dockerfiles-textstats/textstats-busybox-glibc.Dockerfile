@@ -4,9 +4,12 @@
 FROM slim-standin/gcc:bookworm AS build
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && gcc -O2 -o /out/textstats ./*.c \
- && strip --strip-all /out/textstats
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+gcc -O2 -o /out/textstats ./*.c
+strip --strip-all /out/textstats
+SLIM_RUN
 
 FROM slim-standin/busybox:glibc AS runtime
 COPY --from=build /out/textstats /usr/local/bin/textstats

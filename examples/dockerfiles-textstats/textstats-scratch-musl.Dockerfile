@@ -4,17 +4,23 @@
 FROM slim-standin/gcc:bookworm AS build
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && musl-gcc -static -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -o /out/textstats ./*.c -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro \
- && strip --strip-all /out/textstats
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+musl-gcc -static -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -o /out/textstats ./*.c -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro
+strip --strip-all /out/textstats
+SLIM_RUN
 
 FROM slim-standin/gcc:bookworm AS rootfs
-RUN mkdir -p /rootfs/etc /rootfs/home/nonroot \
- && printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >/rootfs/etc/passwd \
- && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group \
- && chown 65532:65532 /rootfs/home/nonroot \
- && mkdir -p /rootfs/tmp \
- && chmod 1777 /rootfs/tmp
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /rootfs/etc /rootfs/home/nonroot
+printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >/rootfs/etc/passwd
+printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
+chown 65532:65532 /rootfs/home/nonroot
+mkdir -p /rootfs/tmp
+chmod 1777 /rootfs/tmp
+SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /

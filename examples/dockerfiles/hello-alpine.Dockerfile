@@ -2,12 +2,19 @@
 # hello-alpine: dynamic musl binary on Alpine.
 
 FROM alpine:3.20 AS build
-RUN apk add --no-cache gcc musl-dev binutils
+RUN <<'SLIM_RUN'
+set -e
+apk add --no-cache gcc musl-dev binutils
+SLIM_RUN
+
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && gcc -O2 -o /out/hello ./*.c \
- && strip --strip-all /out/hello
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+gcc -O2 -o /out/hello ./*.c
+strip --strip-all /out/hello
+SLIM_RUN
 
 FROM alpine:3.20 AS runtime
 COPY --from=build /out/hello /usr/local/bin/hello

@@ -4,9 +4,12 @@
 FROM gcc:14-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && gcc -O2 -o /out/hello ./*.c \
- && strip --strip-all /out/hello
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+gcc -O2 -o /out/hello ./*.c
+strip --strip-all /out/hello
+SLIM_RUN
 
 FROM gcr.io/distroless/cc-debian12 AS runtime
 COPY --from=build /out/hello /usr/local/bin/hello

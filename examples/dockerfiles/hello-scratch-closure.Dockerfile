@@ -4,13 +4,16 @@
 FROM gcc:14-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && gcc -O2 -o /out/hello ./*.c \
- && strip --strip-all /out/hello
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+gcc -O2 -o /out/hello ./*.c
+strip --strip-all /out/hello
+SLIM_RUN
 
 FROM build AS closure
 ENV SLIM_BINARIES="/out/hello" SLIM_CLOSURE_EXTRA="libgcc_s.so.1"
-RUN <<'SLIM_CLOSURE'
+RUN <<'SLIM_RUN'
 set -eu
 # Collect the shared-library closure of every program in $SLIM_BINARIES (space-separated
 # absolute paths) into /closure, each file at
@@ -47,15 +50,18 @@ for name in $SLIM_CLOSURE_EXTRA; do
   cp -L "$found" "/closure$libdir/$name"
   collect "$found"
 done
-SLIM_CLOSURE
+SLIM_RUN
 
 FROM gcc:14-bookworm AS rootfs
-RUN mkdir -p /rootfs/etc /rootfs/home/nonroot \
- && printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >/rootfs/etc/passwd \
- && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group \
- && chown 65532:65532 /rootfs/home/nonroot \
- && mkdir -p /rootfs/tmp \
- && chmod 1777 /rootfs/tmp
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /rootfs/etc /rootfs/home/nonroot
+printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >/rootfs/etc/passwd
+printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
+chown 65532:65532 /rootfs/home/nonroot
+mkdir -p /rootfs/tmp
+chmod 1777 /rootfs/tmp
+SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /

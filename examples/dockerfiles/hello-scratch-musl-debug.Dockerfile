@@ -2,20 +2,30 @@
 # hello-scratch-musl-debug: static musl binary on scratch (with a busybox debug shell).
 
 FROM alpine:3.20 AS build
-RUN apk add --no-cache gcc musl-dev binutils
+RUN <<'SLIM_RUN'
+set -e
+apk add --no-cache gcc musl-dev binutils
+SLIM_RUN
+
 WORKDIR /src
 COPY . .
-RUN mkdir -p /out \
- && gcc -static -O2 -o /out/hello ./*.c \
- && strip --strip-all /out/hello
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /out
+gcc -static -O2 -o /out/hello ./*.c
+strip --strip-all /out/hello
+SLIM_RUN
 
 FROM alpine:3.20 AS rootfs
-RUN mkdir -p /rootfs/etc /rootfs/home/nonroot \
- && printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >/rootfs/etc/passwd \
- && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group \
- && chown 65532:65532 /rootfs/home/nonroot \
- && mkdir -p /rootfs/tmp \
- && chmod 1777 /rootfs/tmp
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /rootfs/etc /rootfs/home/nonroot
+printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >/rootfs/etc/passwd
+printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
+chown 65532:65532 /rootfs/home/nonroot
+mkdir -p /rootfs/tmp
+chmod 1777 /rootfs/tmp
+SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /

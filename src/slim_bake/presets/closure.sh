@@ -1,4 +1,3 @@
-set -eu
 # Collect the shared-library closure of every program in $SLIM_BINARIES (space-separated
 # absolute paths) into /closure, each file at
 # the exact path the dynamic loader looks for it. ldd resolves DT_NEEDED
