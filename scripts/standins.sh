@@ -9,6 +9,7 @@
 #
 # Images (each labelled io.slim-bake.standin=<what it really is>):
 #   slim-standin/gcc:bookworm            minbase + gcc libc6-dev musl-tools binutils ca-certificates tzdata
+#   slim-standin/gcc:tools               the gcc stand-in + g++ make cmake meson ninja-build autoconf automake ccache
 #   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev musl-tools ca-certificates
 #   slim-standin/debian:bookworm-slim    minbase without docs/man/locales
 #   slim-standin/busybox:glibc           static busybox + applets + glibc runtime libraries
@@ -48,6 +49,7 @@ done
 # name|tarball|description|extra --change lines (separated by ';;')
 readonly IMAGES=(
     "slim-standin/gcc:bookworm|gcc|stand-in for gcc: Debian bookworm minbase + gcc 12, libc6-dev, musl-tools, binutils, ca-certificates, tzdata|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
+    "slim-standin/gcc:tools|gcc-tools|stand-in for gcc with build systems: Debian bookworm minbase + gcc/g++ 12, libc6-dev, musl-tools, make, cmake, meson, ninja, autoconf, automake, ccache|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, musl-tools, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
     "slim-standin/debian:bookworm-slim|debian-slim|stand-in for debian:bookworm-slim: Debian bookworm minbase without docs, man pages and locales|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/busybox:glibc|busybox-glibc|stand-in for busybox:glibc: Debian static busybox + applet links in /bin + glibc 2.36 runtime libraries and loader from Debian libc6|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
@@ -162,6 +164,9 @@ readonly SLIM_DPKG=(
 
 build_gcc() {
     mmdeb "$1" --include=gcc,libc6-dev,musl-tools,binutils,ca-certificates,tzdata
+}
+build_gcc_tools() { # C/C++ with the build systems slim drives (make, cmake, meson, autotools)
+    mmdeb "$1" --include=gcc,g++,libc6-dev,musl-tools,binutils,make,cmake,meson,ninja-build,autoconf,automake,ccache,pkgconf,ca-certificates,tzdata
 }
 build_golang() {
     # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook (the chroot directory)
@@ -289,6 +294,7 @@ make_tar() { # make_tar KIND OUT.tar.zst
     local kind="$1" out="$2" tmp
     case "$kind" in
         gcc) build_gcc "$out" ;;
+        gcc-tools) build_gcc_tools "$out" ;;
         golang) build_golang "$out" ;;
         debian-slim) build_debian_slim "$out" ;;
         *)
@@ -327,7 +333,7 @@ for entry in "${todo[@]}"; do
     tar="$TARS/$kind.tar.zst"
     [[ -s "$tar" ]] && continue
     case "$kind" in
-        gcc | golang | debian-slim)
+        gcc | gcc-tools | golang | debian-slim)
             log "mmdebstrap: $kind (log: $CACHE/$kind.log)"
             (
                 make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
@@ -343,7 +349,7 @@ for entry in "${todo[@]}"; do
     tar="$TARS/$kind.tar.zst"
     [[ -s "$tar" ]] && continue
     case "$kind" in
-        gcc | golang | debian-slim) ;;
+        gcc | gcc-tools | golang | debian-slim) ;;
         *)
             make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
             mv "$TARS/$kind.tmp.tar.zst" "$tar"

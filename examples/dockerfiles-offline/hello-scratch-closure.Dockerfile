@@ -12,19 +12,26 @@ strip --strip-all /out/hello
 SLIM_RUN
 
 FROM build AS closure
-ENV SLIM_BINARY=/out/hello SLIM_CLOSURE_EXTRA="libgcc_s.so.1"
+ENV SLIM_BINARIES="/out/hello" SLIM_CLOSURE_EXTRA="libgcc_s.so.1"
 RUN <<'SLIM_RUN'
 set -eu
-# Collect the shared-library closure of $SLIM_BINARY into /closure, each file at
+# Collect the shared-library closure of every program in $SLIM_BINARIES (space-separated
+# absolute paths) into /closure, each file at
 # the exact path the dynamic loader looks for it. ldd resolves DT_NEEDED
 # recursively; libraries that programs dlopen (libgcc_s for pthread_cancel and
 # unwinding, NSS modules) are named in $SLIM_CLOSURE_EXTRA and found by name.
 mkdir -p /closure
-if ! ldd "$SLIM_BINARY" >/dev/null 2>&1; then
-  # Statically linked (e.g. Go without cgo): no loader, nothing to collect.
-  echo "slim: closure: $SLIM_BINARY is not dynamically linked; the closure is empty" >&2
-  exit 0
-fi
+dynamic=""
+for binary in $SLIM_BINARIES; do
+  if [ -L "$binary" ]; then continue; fi  # a link to another executable (multi-call)
+  if ldd "$binary" >/dev/null 2>&1; then
+    dynamic="$dynamic $binary"
+  else
+    # Statically linked (e.g. Go without cgo): no loader, nothing to collect.
+    echo "slim: closure: $binary is not dynamically linked: nothing to collect for it" >&2
+  fi
+done
+if [ -z "$dynamic" ]; then exit 0; fi
 collect() {
   ldd "$1" | while read -r first arrow path rest; do
     case "$first" in linux-vdso.so.*|linux-gate.so.*) continue ;; esac
@@ -32,8 +39,10 @@ collect() {
     case "$lib" in /*) cp -L --parents "$lib" /closure/ ;; esac
   done
 }
-collect "$SLIM_BINARY"
-libdir=$(dirname "$(ldd "$SLIM_BINARY" | awk '$1 ~ /^libc\.so/ {print $3}')")
+for binary in $dynamic; do collect "$binary"; done
+first=${dynamic# }
+first=${first%% *}
+libdir=$(dirname "$(ldd "$first" | awk '$1 ~ /^libc\.so/ {print $3}')")
 for name in $SLIM_CLOSURE_EXTRA; do
   found=$(find /lib /usr/lib /lib64 -name "$name" 2>/dev/null | head -n 1)
   if [ -z "$found" ]; then echo "slim: closure: $name not found in the build image" >&2; exit 1; fi

@@ -38,6 +38,7 @@ class Base:
     image: str  # "scratch" for the empty image
     setup: str | None = None
     vars: dict[str, str] = field(default_factory=dict)
+    packager: str | None = None  # apt | apk: installs build.packages
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,30 @@ class Smoke:
 
 
 @dataclass(frozen=True)
+class CopySpec:
+    """One `runtime.copy` entry: from the context or the build stage into the runtime."""
+
+    src: str
+    dest: str
+    from_build: bool = False
+    owner: str | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeContents:
+    """`runtime:`: what the runtime image holds and declares beyond the program."""
+
+    copy: tuple[CopySpec, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    expose: tuple[str, ...] = ()
+    user: str | None = None
+    volumes: tuple[str, ...] = ()
+    stopsignal: str | None = None
+
+
+@dataclass(frozen=True)
 class Artifact:
     name: str
     lang: str
@@ -74,6 +99,14 @@ class Artifact:
     budgets: dict[str, Budget]  # runtime → budget ("*" already merged in)
     smoke: Smoke | None
     labels: dict[str, str]
+    executables: tuple[str, ...] = ()  # shipped beside `binary`
+    links: dict[str, str] = field(default_factory=dict)  # link name → executable
+    entrypoint_args: tuple[str, ...] = ()
+    runtime: RuntimeContents = field(default_factory=RuntimeContents)
+
+    @property
+    def all_executables(self) -> tuple[str, ...]:
+        return (self.binary, *self.executables)
 
 
 @dataclass(frozen=True)
@@ -308,7 +341,7 @@ class _Checker:
     def _check_lang(self, lang: str, where: PathKey) -> None:
         if lang not in presets.languages():
             hint = did_you_mean(lang, presets.languages())
-            self.fail(where, f"{lang!r} is not a language{hint} (c, go, rust, custom)")
+            self.fail(where, f"{lang!r} is not a language{hint} ({', '.join(presets.languages())})")
 
     def _check_sound_fields(self, name: str, spec: dict[str, Any]) -> None:
         """An artifact the schema refused in part: still name its wrong language and
@@ -410,6 +443,7 @@ class _Checker:
                 image=value.get("image", old.image),
                 setup=value.get("setup", old.setup),
                 vars={**old.vars, **value.get("vars", {})},
+                packager=value.get("packager", old.packager),
             )
         return result
 
@@ -423,11 +457,15 @@ class _Checker:
         self._check_build(lang, build, runtimes, (*where, "build"))
         self._check_toolchains(build, bases, (*where, "build"))
         budgets = self._budgets(spec.get("budgets", {}), runtimes, (*where, "budgets"))
+        binary = spec.get("binary", name)
+        executables = tuple(spec.get("executables", ()))
+        self._check_executables(lang, binary, executables, spec, where)
+        self._check_packages(lang, build, runtimes, bases, where)
         return Artifact(
             name=name,
             lang=lang,
             context=self._context(spec.get("context", name), (*where, "context")),
-            binary=spec.get("binary", name),
+            binary=binary,
             args=tuple(spec.get("args", ())),
             runtimes=runtimes,
             profiles=self._profiles(
@@ -440,6 +478,97 @@ class _Checker:
             budgets=budgets,
             smoke=_smoke(spec.get("smoke")),
             labels=dict(spec.get("labels", {})),
+            executables=executables,
+            links=dict(spec.get("links", {})),
+            entrypoint_args=tuple(spec.get("entrypoint_args", ())),
+            runtime=self._runtime_contents(spec.get("runtime", {}), (*where, "runtime")),
+        )
+
+    def _check_executables(
+        self,
+        lang: str,
+        binary: str,
+        executables: tuple[str, ...],
+        spec: dict[str, Any],
+        where: PathKey,
+    ) -> None:
+        """Every executable has a place to be copied from, links name executables."""
+        names = (binary, *executables)
+        if binary in executables:
+            i = executables.index(binary)
+            self.fail((*where, "executables", i), f"{binary!r} is the binary already")
+        build = spec.get("build", {})
+        outputs = build.get("outputs", {})
+        for key in outputs:
+            if key not in names:
+                hint = did_you_mean(key, names)
+                message = f"{key!r} is neither the binary nor one of `executables`{hint}"
+                self.fail((*where, "build", "outputs", key), message, at_key=True)
+        language = presets.languages().get(lang)
+        if language is None:
+            return
+        templated = _has_output_template(language, build)
+        for i, name in enumerate(executables):
+            if name not in outputs and not templated:
+                self.fail(
+                    (*where, "executables", i),
+                    f"where is {name!r} after the build? name it in build.outputs"
+                    " (this build makes only the binary)",
+                )
+        for link, target in spec.get("links", {}).items():
+            if target not in names:
+                hint = did_you_mean(target, names)
+                self.fail((*where, "links", link), f"{target!r} is not an executable{hint}")
+            if link in names:
+                self.fail((*where, "links", link), f"{link!r} is an executable", at_key=True)
+
+    def _check_packages(
+        self,
+        lang: str,
+        build: dict[str, Any],
+        runtimes: tuple[str, ...],
+        bases: dict[str, Base],
+        where: PathKey,
+    ) -> None:
+        """build.packages needs a toolchain base that says how to install them."""
+        if not build.get("packages") or lang not in presets.languages():
+            return
+        flavours = presets.languages()[lang]["flavours"]
+        for runtime in runtimes:
+            flavour = presets.runtimes()[split_runtime(runtime)[0]]["flavour"]
+            toolchain = flavours[flavour]["toolchain"]
+            custom = build.get(flavour)
+            if isinstance(custom, dict):
+                toolchain = custom.get("toolchain", toolchain)
+            base = bases.get(toolchain)
+            if base is not None and base.packager not in presets.packagers():
+                self.fail(
+                    (*where, "build", "packages"),
+                    f"base {toolchain!r} (for {runtime}) has no packager:"
+                    f" set bases.{toolchain}.packager to apt or apk",
+                )
+
+    def _runtime_contents(self, spec: dict[str, Any], where: PathKey) -> RuntimeContents:
+        copies = []
+        for i, item in enumerate(spec.get("copy", ())):
+            from_build = item.get("from", "context") == "build"
+            src = item["src"]
+            if ".." in src.split("/"):
+                self.fail((*where, "copy", i, "src"), f"{src!r} must not contain '..'")
+            elif from_build != src.startswith("/"):
+                need = "absolute (a path in the build stage)" if from_build else "relative"
+                self.fail((*where, "copy", i, "src"), f"{src!r} must be {need}")
+            copies.append(
+                CopySpec(src, item["dest"], from_build, item.get("owner"), item.get("mode"))
+            )
+        return RuntimeContents(
+            copy=tuple(copies),
+            env=dict(spec.get("env", {})),
+            workdir=spec.get("workdir"),
+            expose=tuple(str(p) for p in spec.get("expose", ())),
+            user=spec.get("user"),
+            volumes=tuple(spec.get("volumes", ())),
+            stopsignal=spec.get("stopsignal"),
         )
 
     def _runtimes(self, names: list[str], where: PathKey) -> tuple[str, ...]:
@@ -466,12 +595,22 @@ class _Checker:
         if lang not in presets.languages():
             return
         flavours = {"glibc-dynamic", "glibc-static", "musl-static", "musl-dynamic"}
-        allowed = set(presets.languages()[lang]["vars"]) | {"env"}
+        language = presets.languages()[lang]
+        allowed = {k for k, v in language["vars"].items() if not v.get("internal")}
+        allowed |= {"env", "packages", "secrets", "ssh", "outputs"}
+        if "systems" in language:
+            allowed |= {"system", "install"}
         if lang == "custom":
             allowed |= flavours
         for key in build:
             if key not in allowed:
                 self.fail((*where, key), f"{key!r} is not a build setting of {lang}", at_key=True)
+        system = build.get("system")
+        if "systems" in language and system is not None and system not in language["systems"]:
+            hint = did_you_mean(system, language["systems"])
+            self.fail((*where, "system"), f"{system!r} is not a build system of {lang}{hint}")
+        if "install" in build and build.get("system", "sources") == "sources":
+            self.fail((*where, "install"), "install needs a build system (make, cmake, ...)")
         if lang != "custom":
             return
         for flavour in sorted(flavours & set(build)):
@@ -590,6 +729,25 @@ class _Checker:
                 owners[target] = f"target {target!r}"
 
 
+def _has_output_template(language: dict[str, Any], build: dict[str, Any]) -> bool:
+    """Whether the build puts every executable at a known place (a build system's install
+    folder, cargo's target folder) rather than only the binary."""
+    if "systems" in language:
+        system = language["systems"].get(build.get("system", "sources"), {})
+        return "output" in system
+    return all("output" in recipe for recipe in language["flavours"].values())
+
+
+def merge_list(preset: list[Any], user: Any, mode: str) -> list[Any]:
+    """A list setting of slim.yaml over the preset's: `mode` (append or replace) for a
+    plain list; {replace: [...]} and {append: [...]} say which explicitly."""
+    if isinstance(user, dict):
+        mode, user = (
+            ("replace", user["replace"]) if "replace" in user else ("append", user["append"])
+        )
+    return list(user) if mode == "replace" else [*preset, *user]
+
+
 def _smoke(spec: Any) -> Smoke | None:
     if spec is False:
         return None
@@ -606,7 +764,13 @@ def _smoke(spec: Any) -> Smoke | None:
 def _preset_bases() -> dict[str, Base]:
     result = {"scratch": Base("scratch", "scratch")}
     for name, spec in presets.bases().items():
-        result[name] = Base(name, spec["image"], spec.get("setup"), dict(spec.get("vars", {})))
+        result[name] = Base(
+            name,
+            spec["image"],
+            spec.get("setup"),
+            dict(spec.get("vars", {})),
+            spec.get("packager"),
+        )
     return result
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slim_bake import presets
-from slim_bake.config import Artifact, Base, Budget, Config, Smoke, split_runtime
+from slim_bake.config import Artifact, Base, Budget, Config, Smoke, merge_list, split_runtime
 
 BINARY_DIR = "/usr/local/bin"
 
@@ -24,6 +24,8 @@ class BuildSpec:
     mounts: tuple[str, ...]
     steps: tuple[str, ...]  # shell commands, already quoted
     output: str  # where the steps leave the program (absolute, in the build stage)
+    install: Install | None = None  # build.packages, installed before the sources are copied
+    outputs: tuple[str, ...] = ()  # every executable in the build stage (the binary first)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,10 @@ class Target:
 
     @property
     def user(self) -> str | None:
-        """Shell-less images run as nonroot (uid 65532) when the passwd switch is on."""
+        """runtime.user if set; else shell-less images run as nonroot (uid 65532) when
+        the passwd switch is on."""
+        if self.artifact.runtime.user:
+            return self.artifact.runtime.user
         has_user = self.rootfs or self.nonroot_base
         return "65532:65532" if has_user and self.artifact.files["passwd"] else None
 
@@ -137,27 +142,114 @@ def _labels(artifact: Artifact, runtime: str, description: str) -> dict[str, str
 
 # --- The build stage, from the language presets ----------------------------------------
 
+OUT_DIR = "/out"
+
+
+@dataclass(frozen=True)
+class Install:
+    """build.packages and how the toolchain base's packager installs them."""
+
+    mounts: tuple[str, ...]  # --mount option values
+    steps: tuple[str, ...]
+
 
 def build_spec(artifact: Artifact, flavour: str, settings: dict[str, Any]) -> BuildSpec:
     """`settings`: the profile (vars, env, post) from the presets or slim.yaml."""
     language = presets.languages()[artifact.lang]
     recipe = language["flavours"][flavour]
-    output = f"/out/{artifact.binary}"
+    output = f"{OUT_DIR}/{artifact.binary}"
+    build = artifact.build
     if artifact.lang == "custom":
-        custom = artifact.build[flavour]
+        custom = build[flavour]
         toolchain = artifact.bases[custom.get("toolchain", recipe["toolchain"])]
-        built = custom["output"] if custom["output"].startswith("/") else f"/src/{custom['output']}"
-        commands = (custom["command"], f"cp {quote(built)} {quote(output)}")
-        env = dict(artifact.build.get("env", {}))
-        return BuildSpec(flavour, toolchain, env, (), commands, output)
+        outputs = {artifact.binary: custom["output"], **build.get("outputs", {})}
+        custom_steps = (custom["command"], *_copies(artifact, outputs, {}))
+        env = dict(build.get("env", {}))
+        return _spec(artifact, flavour, toolchain, env, (), custom_steps, output)
     toolchain = artifact.bases[recipe["toolchain"]]
-    values = _vars(language["vars"], toolchain, settings.get("vars", {}), artifact.build)
+    values = _vars(language, recipe, toolchain, settings.get("vars", {}), build)
     values.update(out=quote(output), binary=quote(artifact.binary))
-    steps = [_fill(step, values) for step in [*recipe["steps"], *settings.get("post", [])]]
-    env = {**recipe.get("env", {}), **settings.get("env", {}), **artifact.build.get("env", {})}
+    steps, places = _recipe_steps(language, recipe, build)
+    commands = [_fill(step, values) for step in steps]
+    commands += _copies(artifact, {**places, **build.get("outputs", {})}, values)
+    for name in artifact.all_executables:  # post steps (strip) for every executable
+        each = {**values, "out": quote(f"{OUT_DIR}/{name}")}
+        commands += [_fill(step, each) for step in settings.get("post", [])]
+    commands += [f"ln -s {quote(t)} {quote(f'{OUT_DIR}/{n}')}" for n, t in artifact.links.items()]
+    env = {**recipe.get("env", {}), **settings.get("env", {}), **build.get("env", {})}
+    mounts = tuple(_fill(m, values) for m in language.get("mounts", ()))
+    return _spec(artifact, flavour, toolchain, env, mounts, tuple(commands), output)
+
+
+def _spec(
+    artifact: Artifact,
+    flavour: str,
+    toolchain: Base,
+    env: dict[str, str],
+    mounts: tuple[str, ...],
+    steps: tuple[str, ...],
+    output: str,
+) -> BuildSpec:
+    build = artifact.build
+    cache = tuple(f"type=cache,target={m}" for m in mounts)
+    secrets = tuple(f"type=secret,id={s['id']}" for s in build.get("secrets", ()))
+    ssh = tuple(f"type=ssh,id={i}" for i in build.get("ssh", ()))
     return BuildSpec(
-        flavour, toolchain, env, tuple(language.get("mounts", ())), tuple(steps), output
+        flavour=flavour,
+        toolchain=toolchain,
+        env=env,
+        mounts=(*cache, *secrets, *ssh),
+        steps=steps,
+        output=output,
+        install=_install(toolchain, build),
+        outputs=tuple(f"{OUT_DIR}/{n}" for n in artifact.all_executables),
     )
+
+
+def _install(toolchain: Base, build: dict[str, Any]) -> Install | None:
+    packages = build.get("packages")
+    packages = merge_list([], packages, "replace") if packages else []
+    if not packages or toolchain.packager is None:
+        return None
+    recipe = presets.packagers()[toolchain.packager]
+    words = " ".join(quote(p) for p in packages)
+    steps = tuple(step.format(packages=words) for step in recipe["steps"])
+    return Install(tuple(recipe["mounts"]), steps)
+
+
+def _recipe_steps(
+    language: dict[str, Any], recipe: dict[str, Any], build: dict[str, Any]
+) -> tuple[list[str], dict[str, str]]:
+    """The build commands and where each executable is afterwards, by the build system
+    (c, cpp) or the flavour (cargo's target folder)."""
+    if "systems" not in language:
+        steps = list(recipe["steps"])
+        return steps, _places(recipe.get("output"))
+    system = language["systems"][build.get("system", "sources")]
+    steps = list(system["steps"])
+    if "install" in system and build.get("install", system["install_default"]):
+        return [*steps, *system["install"]], _places(system["installed"])
+    return steps, _places(system.get("output"))
+
+
+def _places(template: str | None) -> dict[str, str]:
+    """{name: template} for the copy step, filled per executable later."""
+    return {"*": template} if template else {}
+
+
+def _copies(artifact: Artifact, places: dict[str, str], values: dict[str, str]) -> list[str]:
+    """cp of every executable that the build does not write to /out itself."""
+    commands = []
+    default = places.get("*")
+    for name in artifact.all_executables:
+        place = places.get(name)
+        if place is None and default is not None:
+            place = _fill(default, {**values, "name": quote(name)})
+        elif place is not None:
+            place = quote(place if place.startswith("/") else f"/src/{place}")
+        if place is not None:
+            commands.append(f"cp {place} {quote(f'{OUT_DIR}/{name}')}")
+    return commands
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
@@ -167,19 +259,32 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 
 def _vars(
-    kinds: dict[str, Any], toolchain: Base, profile: dict[str, Any], user: dict[str, Any]
+    language: dict[str, Any],
+    recipe: dict[str, Any],
+    toolchain: Base,
+    profile: dict[str, Any],
+    user: dict[str, Any],
 ) -> dict[str, str]:
     """Each var's shell text: defaults, then the toolchain's vars, the profile (lists
-    append), then the user's build settings (lists append, scalars replace)."""
-    result = {}
-    for name, spec in kinds.items():
+    append), then the user's build settings (lists append or replace by the var's
+    `merge`, scalars replace); the flavour's vars (e.g. -static) come first whatever
+    the user wrote. `words` join several lists into one shell word."""
+    values: dict[str, Any] = {}
+    for name, spec in language["vars"].items():
         value: Any = spec["default"]
         if name in toolchain.vars:
             value = toolchain.vars[name]
-        for layer in (profile, user):
-            if name in layer:
-                value = [*value, *layer[name]] if isinstance(value, list) else layer[name]
-        result[name] = _shell(spec["kind"], value)
+        if name in profile:
+            value = [*value, *profile[name]] if isinstance(value, list) else profile[name]
+        if name in user and not spec.get("internal"):
+            merge = spec.get("merge", "append")
+            value = merge_list(value, user[name], merge) if isinstance(value, list) else user[name]
+        if name in recipe.get("vars", {}):
+            value = [*recipe["vars"][name], *value]
+        values[name] = value
+    result = {name: _shell(language["vars"][name]["kind"], v) for name, v in values.items()}
+    for word, parts in language.get("words", {}).items():
+        result[word] = quote(" ".join(item for part in parts for item in values[part]))
     return result
 
 

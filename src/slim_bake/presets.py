@@ -47,3 +47,7 @@ def schema(name: str = "slim") -> dict[str, Any]:
 
 def schema_text(name: str = "slim") -> str:
     return _text("schemas", f"{name}.schema.json")
+
+
+def packagers() -> dict[str, Any]:
+    return _yaml("packagers.yaml")

@@ -41,7 +41,20 @@ def _target(plan: Plan, target: Target) -> str:
     if plan.config.platforms:
         attributes.append(("platforms", hcl_list(plan.config.platforms)))
     attributes += [("tags", hcl_list(target.tags)), ("labels", hcl_map(target.labels))]
+    build = target.artifact.build
+    secrets = [_secret(s) for s in build.get("secrets", ())]
+    if secrets:  # the build's RUN mounts them; bake passes them from here
+        attributes.append(("secret", hcl_list(secrets)))
+    if build.get("ssh"):
+        attributes.append(("ssh", hcl_list(build["ssh"])))
     return _block("target", target.name, attributes)
+
+
+def _secret(spec: dict[str, str]) -> str:
+    """bake's secret entry: id and a file (relative to slim.yaml, where bake runs) or an
+    environment variable; the schema allows no comma or quote in either."""
+    source = f"src={spec['src']}" if "src" in spec else f"env={spec['env']}"
+    return f"id={spec['id']},{source}"
 
 
 def _block(kind: str, name: str, attributes: list[tuple[str, str]]) -> str:
