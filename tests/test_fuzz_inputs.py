@@ -514,7 +514,7 @@ def test_fuzz_slim_yaml(sandbox: Sandbox) -> None:
     _report_line(outcome, "slim.yaml")
     assert outcome.cases >= YAML_CASES
     assert not outcome.failures, summary(outcome, "slim.yaml")
-    assert time.perf_counter() - started < 120  # bounded, with room for a slow machine
+    assert time.perf_counter() - started < 300  # bounded, with room for a busy machine
 
 
 # --- Reports ------------------------------------------------------------------------------
@@ -560,4 +560,4 @@ def test_fuzz_reports(sandbox: Sandbox, tmp_path: Path) -> None:
     _report_line(outcome, "report")
     assert outcome.cases >= REPORT_CASES
     assert not outcome.failures, summary(outcome, "report")
-    assert time.perf_counter() - started < 120
+    assert time.perf_counter() - started < 300
