@@ -5,13 +5,25 @@ docker or hcl2 imports at start-up."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
-from collections.abc import Sequence
+try:  # Ctrl-C while slim starts: exit 130, quietly (main() catches it from then on)
+    import argparse
+    import importlib
+    import io
+    import os
+    import sys
+    from collections.abc import Sequence
 
-from slim_bake import __version__
-from slim_bake.errors import EXIT_USAGE, ConfigError, SlimError
+    from slim_bake import __version__, failsafe
+    from slim_bake.errors import (
+        EXIT_INTERNAL,
+        EXIT_INTERRUPTED,
+        EXIT_TERMINATED,
+        EXIT_USAGE,
+        ConfigError,
+        SlimError,
+    )
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 COMMANDS = {
     "generate": "write the Dockerfiles and docker-bake.hcl for slim.yaml",
@@ -32,7 +44,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Small container images by default: slim.yaml → Dockerfiles + docker-bake.hcl"
         " → BuildKit → measured, budgeted images.",
         epilog="Exit codes: 0 ok; 1 a check failed (stale files, broken budget, failed smoke run);"
-        " 2 usage or configuration error; 3 build, engine or measurement failure.",
+        " 2 usage or configuration error; 3 build, engine or measurement failure;"
+        " 4 internal error: a bug in slim (the traceback is written to a file, whose path is"
+        " printed); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"slim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -64,10 +78,28 @@ def _module(name: str):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    words = sys.argv[1:] if argv is None else argv
-    args = build_parser(_chosen(words)).parse_args(words)
+    """Run a command; every way it can end is an exit code and at most a few lines on
+    stderr, never a traceback. Ctrl-C and SIGTERM unwind the stack, so temporary files
+    are removed on the way out."""
     try:
+        with failsafe.terminate_unwinds():
+            return _run(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        failsafe.quiet_signals()
+        print("slim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except failsafe.Terminated:
+        failsafe.quiet_signals()
+        print("slim: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _run(words: Sequence[str]) -> int:
+    try:
+        # Parsing imports the chosen command's module: inside, so Ctrl-C there is caught.
+        args = build_parser(_chosen(words)).parse_args(words)
         result: int = _module(args.command).run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return result
     except ConfigError as exc:
         for diagnostic in exc.diagnostics:
@@ -76,11 +108,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SlimError as exc:
         print(f"slim: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # our reader went away (`slim report … | head`)
+        _drop_stdout()
+        print("slim: output closed early (broken pipe)", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:  # a file or folder in the way, a permission: not a bug to trace
         print(f"slim: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("slim: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_USAGE
+    except Exception as exc:  # a bug: one line, the traceback in a file
+        path = failsafe.write_traceback(exc)
+        where = f"; traceback in {path}" if path else ""
+        what = failsafe.one_line(f"{type(exc).__name__}: {exc}")
+        print(f"slim: internal error (a bug in slim): {what}{where}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: Python's flush at exit would fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (in tests)
+        pass

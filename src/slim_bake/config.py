@@ -155,7 +155,7 @@ def parse_config(doc: Document, path: Path) -> Config:
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(path)
 
 
@@ -380,10 +380,19 @@ class _Checker:
         for i, step in enumerate(profile.get("post", [])):
             self.check_shell(step, (*where, "post", i))
             try:
-                fields = {f for _, f, _, _ in string.Formatter().parse(step) if f is not None}
+                parsed = [
+                    (f, s, c) for _, f, s, c in string.Formatter().parse(step) if f is not None
+                ]
             except ValueError as exc:
                 self.fail((*where, "post", i), f"{step!r}: {exc} (write a literal brace as {{{{)")
                 continue
+            # plan fills only {name}: a conversion or format spec would fail there.
+            if any(spec or conversion for _, spec, conversion in parsed):
+                self.fail(
+                    (*where, "post", i), "a placeholder is {name}, with no !conversion or :format"
+                )
+                continue
+            fields = {f for f, _, _ in parsed}
             for unknown in sorted(fields - known):
                 self.fail(
                     (*where, "post", i),

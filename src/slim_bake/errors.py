@@ -9,6 +9,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a check failed: stale files, a broken budget, a failed smoke run
 EXIT_USAGE = 2  # bad command line or bad slim.yaml
 EXIT_BUILD = 3  # a build, the engine or a measurement failed
+EXIT_INTERNAL = 4  # an exception slim did not expect: a bug in slim
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM
 
 
 @dataclass(frozen=True)

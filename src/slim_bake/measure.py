@@ -358,17 +358,22 @@ class MeasureCache:
 
     def _store(self, kind: str, digest: str, data: dict[str, Any]) -> None:
         path = self._path(kind, digest)
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp", dir=path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump({"digest": digest, **data}, handle, separators=(",", ":"))
             os.replace(tmp, path)
+            tmp = None
         except OSError as exc:  # a read-only home must not fail the build
             print(
                 f"slim: note: cannot write the measurement cache {self.root}: {exc}",
                 file=sys.stderr,
             )
+        finally:  # interrupted, or failed: no half-written entry stays behind
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def has_layer(self, diff_id: str) -> bool:
         return self._path("files", diff_id).is_file() and self._path("layers", diff_id).is_file()

@@ -263,12 +263,17 @@ def budget_to_json(budget: Budget) -> dict[str, Any]:
 def budget_from_json(data: dict[str, Any]) -> Budget:
     growth = data.get("max_growth")
     return Budget(
-        max=data.get("max"),
-        max_compressed=data.get("max_compressed"),
-        max_layers=data.get("max_layers"),
+        max=_int(data.get("max")),
+        max_compressed=_int(data.get("max_compressed")),
+        max_layers=_int(data.get("max_layers")),
         max_growth=(str(growth["kind"]), float(growth["value"])) if growth else None,
         spelled={str(k): str(v) for k, v in data.get("spelled", {}).items()},
     )
+
+
+def _int(value: Any) -> int | None:
+    """JSON Schema's "integer" accepts 2e4 (a float that is whole): read it as an int."""
+    return None if value is None else int(value)
 
 
 def figures_to_json(figures: Figures) -> dict[str, Any]:
