@@ -9,9 +9,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from slim_bake import __version__
 from slim_bake.errors import EXIT_USAGE, ConfigError, SlimError
+from slim_bake.safe_text import Stream, say, visible, warn, write
 
 COMMANDS = {
     "generate": "write the Dockerfiles and docker-bake.hcl for slim.yaml",
@@ -24,10 +26,23 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its messages (which quote the command line) printed like slim's own."""
+
+    def _print_message(self, message: str, file: Stream | None = None) -> None:
+        if message:
+            write(message, file or sys.stderr)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            say(visible(message.rstrip("\n")), sys.stderr)
+        sys.exit(status)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or (`only`) one whose other commands have no arguments: their
     modules, and whatever they import (docker, urllib), are then not loaded."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="slim",
         description="Small container images by default: slim.yaml → Dockerfiles + docker-bake.hcl"
         " → BuildKit → measured, budgeted images.",
@@ -71,16 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except ConfigError as exc:
         for diagnostic in exc.diagnostics:
-            print(diagnostic, file=sys.stderr)
+            say(str(diagnostic), sys.stderr)  # each one line, its values quoted
         return exc.exit_code
     except SlimError as exc:
-        print(f"slim: {exc}", file=sys.stderr)
+        warn(f"slim: {exc}")
         return exc.exit_code
     except OSError as exc:  # a file or folder in the way, a permission: not a bug to trace
-        print(f"slim: {exc}", file=sys.stderr)
+        warn(f"slim: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("slim: interrupted", file=sys.stderr)
+        say("slim: interrupted", sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_USAGE

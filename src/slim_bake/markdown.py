@@ -28,7 +28,8 @@ from slim_bake.compare import (
     signed_size,
 )
 from slim_bake.judge import PASS
-from slim_bake.terminal import budget_text, layer_number, visible
+from slim_bake.safe_text import visible
+from slim_bake.terminal import budget_text, layer_number
 from slim_bake.units import format_size
 
 TITLE = "slim: image sizes"
