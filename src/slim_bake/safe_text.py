@@ -10,7 +10,9 @@ Two rules, one module, used wherever slim prints:
      the screen or set a window title;
    - U+2028 and U+2029 (categories Zl, Zp), line breaks to many viewers and editors;
    - the bidirectional controls (Unicode's Bidi_Control property: U+061C, U+200E,
-     U+200F, U+202A-U+202E, U+2066-U+2069), which reorder what a line shows.
+     U+200F, U+202A-U+202E, U+2066-U+2069), which reorder what a line shows;
+   - lone surrogates (category Cs: a file name that is not UTF-8, read with
+     surrogateescape), which no UTF-8 stream can write: printing one would crash.
    Other format characters (zero-width joiners in emoji, soft hyphens, word joiners)
    are left alone: they cannot break a line or hide what a line says.
    A value can then never start a new line: the only line breaks are slim's own.
@@ -38,7 +40,7 @@ from typing import Any, Protocol
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
-_ACTING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+_ACTING_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 _LEGACY_COMMAND = "##["
 
 
