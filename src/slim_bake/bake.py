@@ -24,14 +24,11 @@ from slim_bake.errors import BuildError
 from slim_bake.judge import BUILD_FAILED, MEASURE_FAILED, TargetResult, failed, judge
 from slim_bake.measure import Measurement, measure
 from slim_bake.plan import Plan, Target
+from slim_bake.safe_text import warn
 from slim_bake.smoke import SmokeResult, smoke
 
 WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
 Notify = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def bake_targets(
@@ -40,7 +37,7 @@ def bake_targets(
     *,
     builder: str | None = None,
     run_smoke: bool = True,
-    notify: Notify = _stderr,
+    notify: Notify = warn,
 ) -> list[TargetResult]:
     """Build, smoke-run, measure and judge `targets`; one result each, in plan order."""
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

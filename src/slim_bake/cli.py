@@ -12,6 +12,7 @@ try:  # Ctrl-C while slim starts: exit 130, quietly (main() catches it from then
     import os
     import sys
     from collections.abc import Sequence
+    from typing import NoReturn
 
     from slim_bake import __version__, failsafe
     from slim_bake.errors import (
@@ -22,6 +23,7 @@ try:  # Ctrl-C while slim starts: exit 130, quietly (main() catches it from then
         ConfigError,
         SlimError,
     )
+    from slim_bake.safe_text import Stream, say, visible, warn, write
 except KeyboardInterrupt:
     raise SystemExit(130) from None
 
@@ -36,10 +38,23 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its messages (which quote the command line) printed like slim's own."""
+
+    def _print_message(self, message: str, file: Stream | None = None) -> None:
+        if message:
+            write(message, file or sys.stderr)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            say(visible(message.rstrip("\n")), sys.stderr)
+        sys.exit(status)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or (`only`) one whose other commands have no arguments: their
     modules, and whatever they import (docker, urllib), are then not loaded."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="slim",
         description="Small container images by default: slim.yaml → Dockerfiles + docker-bake.hcl"
         " → BuildKit → measured, budgeted images.",
@@ -86,11 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         failsafe.quiet_signals()
-        print("slim: interrupted", file=sys.stderr)
+        warn("slim: interrupted")
         return EXIT_INTERRUPTED
     except failsafe.Terminated:
         failsafe.quiet_signals()
-        print("slim: terminated", file=sys.stderr)
+        warn("slim: terminated")
         return EXIT_TERMINATED
 
 
@@ -103,23 +118,23 @@ def _run(words: Sequence[str]) -> int:
         return result
     except ConfigError as exc:
         for diagnostic in exc.diagnostics:
-            print(diagnostic, file=sys.stderr)
+            say(str(diagnostic), sys.stderr)  # each one line, its values quoted
         return exc.exit_code
     except SlimError as exc:
-        print(f"slim: {exc}", file=sys.stderr)
+        warn(f"slim: {exc}")
         return exc.exit_code
     except BrokenPipeError:  # our reader went away (`slim report … | head`)
         _drop_stdout()
-        print("slim: output closed early (broken pipe)", file=sys.stderr)
+        warn("slim: output closed early (broken pipe)")
         return EXIT_USAGE
     except OSError as exc:  # a file or folder in the way, a permission: not a bug to trace
-        print(f"slim: {exc}", file=sys.stderr)
+        warn(f"slim: {exc}")
         return EXIT_USAGE
     except Exception as exc:  # a bug: one line, the traceback in a file
         path = failsafe.write_traceback(exc)
         where = f"; traceback in {path}" if path else ""
         what = failsafe.one_line(f"{type(exc).__name__}: {exc}")
-        print(f"slim: internal error (a bug in slim): {what}{where}", file=sys.stderr)
+        warn(f"slim: internal error (a bug in slim): {what}{where}")
         return EXIT_INTERNAL
 
 

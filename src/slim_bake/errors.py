@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slim_bake.safe_text import visible
+
 # Exit codes, documented in README.md.
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check failed: stale files, a broken budget, a failed smoke run
@@ -25,11 +27,12 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        where = self.file
+        """One line, whatever the file name, the key or the message quotes."""
+        where = visible(self.file)
         if self.line:
             where += f":{self.line}:{self.column}"
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        field = f" {visible(self.path)}:" if self.path else ""
+        return f"{where}:{field} {visible(self.message)}"
 
 
 class SlimError(Exception):

@@ -26,6 +26,7 @@ from typing import Any
 
 from slim_bake import __version__
 from slim_bake.errors import EXIT_BUILD, SlimError, UsageError
+from slim_bake.safe_text import say, visible, warn
 
 MARKER = "<!-- slim-bake-report -->"
 DEFAULT_API = "https://api.github.com"
@@ -333,20 +334,22 @@ def _url(comment: dict[str, Any]) -> str | None:
 
 
 def report_outcome(outcome: Outcome) -> None:
+    """What happened, one line each; the URL and the detail come from the server."""
     if outcome.action in ("created", "updated"):
-        print(f"slim: {outcome.action} the pull request comment {outcome.url or ''}".rstrip())
-    elif outcome.action == "summary":
-        print(f"slim: {outcome.detail}", file=sys.stderr)
-        print(
-            workflow_command(
-                "notice",
-                "The job token cannot comment on this pull request (read-only, e.g. from a fork):"
-                " the size report is in the job summary instead.",
-                title="slim report in the job summary",
-            )
+        say(
+            visible(f"slim: {outcome.action} the pull request comment {outcome.url or ''}".rstrip())
         )
+    elif outcome.action == "summary":
+        warn(f"slim: {outcome.detail}")
+        notice = workflow_command(
+            "notice",
+            "The job token cannot comment on this pull request (read-only, e.g. from a fork):"
+            " the size report is in the job summary instead.",
+            title="slim report in the job summary",
+        )
+        say(notice, meant=True)  # the one workflow command slim means to write
     else:
-        print(f"slim: {outcome.detail}")
+        say(visible(f"slim: {outcome.detail}"))
 
 
 # --- Action outputs from a report ------------------------------------------------------------
@@ -392,12 +395,12 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m slim_bake.github outputs REPORT EXIT_CODE`: the action's outputs step."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or args[0] != "outputs" or not args[2].lstrip("-").isdigit():
-        print("usage: python -m slim_bake.github outputs REPORT EXIT_CODE", file=sys.stderr)
+        say("usage: python -m slim_bake.github outputs REPORT EXIT_CODE", sys.stderr)
         return 2
     try:
         write_outputs(action_outputs(Path(args[1]), int(args[2])), os.environ)
     except SlimError as exc:
-        print(f"slim: {exc}", file=sys.stderr)
+        warn(f"slim: {exc}")
         return exc.exit_code
     return 0
 

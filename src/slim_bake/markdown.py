@@ -9,7 +9,7 @@ Nothing from slim.yaml or from an image can change the document's structure:
   whose fence is longer than any backtick run inside, with `|` escaped for the table
   and control characters written as escapes: no HTML, link, emphasis or mention;
 - prose values (reasons, budgets) escape every ASCII punctuation character, `<>&` as
-  entities, and break `@mentions` with a word joiner;
+  entities, and break `@mentions` and `#123` issue links with a word joiner;
 - chart labels keep only [A-Za-z0-9._-]; the only raw HTML is slim's own
   <details>/<summary>, whose text is HTML-escaped."""
 
@@ -28,7 +28,8 @@ from slim_bake.compare import (
     signed_size,
 )
 from slim_bake.judge import PASS
-from slim_bake.terminal import budget_text, layer_number, visible
+from slim_bake.safe_text import visible
+from slim_bake.terminal import budget_text, layer_number
 from slim_bake.units import format_size
 
 TITLE = "slim: image sizes"
@@ -63,8 +64,8 @@ def text(value: str) -> str:
     for ch in visible(value):
         if ch in _ENTITIES:
             out.append(_ENTITIES[ch])
-        elif ch == "@":
-            out.append("\\@" + _WORD_JOINER)
+        elif ch in "@#":  # a word joiner after them: no @mention, no #123 issue link
+            out.append("\\" + ch + _WORD_JOINER)
         elif ch in _PUNCTUATION:
             out.append("\\" + ch)
         else:
@@ -73,7 +74,7 @@ def text(value: str) -> str:
 
 
 def _no_mention(value: str) -> str:
-    return value.replace("@", "@" + _WORD_JOINER)
+    return value.replace("@", "@" + _WORD_JOINER).replace("#", "#" + _WORD_JOINER)
 
 
 def label(value: str) -> str:

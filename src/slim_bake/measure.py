@@ -28,7 +28,6 @@ import hashlib
 import io
 import json
 import os
-import sys
 import tarfile
 import tempfile
 import zlib
@@ -38,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
 from slim_bake.errors import BuildError
+from slim_bake.safe_text import warn
 
 GZIP_LEVEL = 6
 CACHE_VERSION = 1
@@ -367,10 +367,7 @@ class MeasureCache:
             os.replace(tmp, path)
             tmp = None
         except OSError as exc:  # a read-only home must not fail the build
-            print(
-                f"slim: note: cannot write the measurement cache {self.root}: {exc}",
-                file=sys.stderr,
-            )
+            warn(f"slim: note: cannot write the measurement cache {self.root}: {exc}")
         finally:  # interrupted, or failed: no half-written entry stays behind
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
@@ -433,10 +430,9 @@ def measure(
             raise BuildError(f"cannot measure {image}: a cached layer vanished; run again")
         cache.put_image(found.id, *layout)
     if base_diff_ids and not _shared(layout[0], base_diff_ids):
-        print(
+        warn(
             f"slim: note: {image} does not start with the layers of {base_image} as the local"
-            " image store has it (a newer or other base?): all its layers count as the build's",
-            file=sys.stderr,
+            " image store has it (a newer or other base?): all its layers count as the build's"
         )
     return _assemble(image, found.id, base_image, base_id, base_diff_ids, layout, stats)
 
@@ -508,10 +504,9 @@ def _base(base_image: str | None) -> tuple[str | None, tuple[str, ...]]:
         try:
             found = engine.images.pull(base_image)
         except docker.errors.DockerException as exc:
-            print(
+            warn(
                 f"slim: note: base image {base_image} is not in the local image store and"
-                f" cannot be pulled ({exc}); its layers are counted as the build's own",
-                file=sys.stderr,
+                f" cannot be pulled ({exc}); its layers are counted as the build's own"
             )
             return None, ()
     except docker.errors.APIError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from slim_bake.config import Budget
 from slim_bake.judge import TargetResult
+from slim_bake.safe_text import visible
 from slim_bake.units import format_size
 
 COLUMNS = ("target", "size", "compressed", "layers", "budget", "verdict")
@@ -18,12 +19,14 @@ _MISSING = "-"
 
 
 def format_table(results: Sequence[TargetResult]) -> str:
-    rows = [COLUMNS, *(_row(r) for r in results)]
+    # Every cell and reason through `visible`: a target name or a smoke run's output
+    # cannot add a line, move the cursor or recolour the terminal.
+    rows = [COLUMNS, *([visible(cell) for cell in _row(r)] for r in results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = [_line(row, widths) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for result in results:
-        lines += [f"{result.target}: {reason}" for reason in result.reasons]
+        lines += [f"{visible(result.target)}: {visible(reason)}" for reason in result.reasons]
     return "\n".join(lines) + "\n"
 
 

@@ -2,13 +2,13 @@
 the reasons, and a few lines on why each target that grew did.
 
 Colour only when the stream is a terminal and NO_COLOR is unset (https://no-color.org);
-never in a pipe or a file. Every value from slim.yaml or an image is passed through
-`visible` first: a file name cannot move the cursor or recolour the terminal."""
+never in a pipe or a file. Every value from slim.yaml, a report or an image is passed
+through `visible` (safe_text) first, every cell of the table included, and only then
+painted: a file name cannot move the cursor or recolour the terminal."""
 
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -24,6 +24,7 @@ from slim_bake.compare import (
 )
 from slim_bake.config import Budget
 from slim_bake.judge import PASS
+from slim_bake.safe_text import visible
 from slim_bake.units import format_size
 
 COLUMNS = ("target", "baseline", "size", "Δ", "compressed", "layers", "budget", "verdict")
@@ -41,13 +42,6 @@ def use_color(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def visible(text: str) -> str:
-    """`text` with control characters written as escapes (\\n, \\x1b…)."""
-    if text.isprintable():
-        return text
-    return "".join(ch if unicodedata.category(ch) != "Cc" else repr(ch)[1:-1] for ch in text)
-
-
 def budget_text(budget: Budget) -> str:
     return visible(report.budget_text(budget))
 
@@ -57,9 +51,9 @@ def format_comparison(comparison: Comparison, color: bool = False) -> str:
     rows = [_row(t) for t in (*comparison.targets, *comparison.missing)]
     lines = _table([COLUMNS, *rows], color)
     for target in comparison.targets:
-        lines += [f"{target.name}: {visible(reason)}" for reason in target.reasons]
+        lines += [f"{visible(target.name)}: {visible(reason)}" for reason in target.reasons]
     for target in comparison.missing:
-        lines.append(f"{target.name}: {_missing_note(target)}")
+        lines.append(f"{visible(target.name)}: {_missing_note(target)}")
     for target in comparison.targets:
         lines += why_lines(target)
     return "\n".join(lines) + "\n"
@@ -81,6 +75,7 @@ def _row(target: TargetComparison) -> tuple[str, ...]:
 
 
 def _table(rows: Sequence[Sequence[str]], color: bool) -> list[str]:
+    rows = [[visible(cell) for cell in row] for row in rows]  # before widths and paint
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = []
     for n, row in enumerate(rows):
@@ -117,7 +112,8 @@ def why_lines(target: TargetComparison) -> list[str]:
     if target.state != COMPARED or explanation is None or not delta or delta < 0:
         return []
     percent = f" ({target.percent:+.1f}%)" if target.percent is not None else ""
-    lines = [f"{target.name} grew {signed_size(delta)}{percent}: {explanation.cause}"]
+    name = visible(target.name)
+    lines = [f"{name} grew {signed_size(delta)}{percent}: {visible(explanation.cause)}"]
     base = explanation.base
     if base.changed:
         before, after = visible(base.before_image or "none"), visible(base.after_image or "none")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from slim_bake.output import regenerate, shown
 from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import format_table
 from slim_bake.report_doc import Report
+from slim_bake.safe_text import json_text, say, visible, write
 from slim_bake.terminal import format_comparison, use_color
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     regenerate_first(plan)
     results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
     if not (base or args.json or args.write_report or args.markdown):
-        sys.stdout.write(format_table(results))
+        write(format_table(results))
         return exit_code(results)
     return report(args, plan, results, base)
 
@@ -66,10 +66,10 @@ def report(
     head = report_doc.from_results(plan, results, report_doc.environment(args.builder))
     comparison = compare(base, head, source=args.baseline)
     write_outputs(comparison, args.markdown, args.write_report)
-    table.write(format_comparison(comparison, use_color(table)) if base else format_table(results))
+    write(format_comparison(comparison, use_color(table)) if base else format_table(results), table)
     if args.json:
         table.flush()
-        sys.stdout.write(json.dumps(report_to_json(comparison), indent=2) + "\n")
+        write(json_text(report_to_json(comparison)))
     return comparison.exit_code
 
 
@@ -87,4 +87,4 @@ def select(plan: Plan, names: list[str]) -> list[Target]:
 def regenerate_first(plan: Plan) -> None:
     """Bring the generated files up to date first: bake must build what slim.yaml says."""
     for change in regenerate(plan):
-        print(f"slim: {change.kind}d {shown(plan, change.path)} before baking", file=sys.stderr)
+        say(f"slim: {change.kind}d {visible(shown(plan, change.path))} before baking", sys.stderr)

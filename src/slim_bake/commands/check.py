@@ -11,6 +11,7 @@ from slim_bake.config import load_config
 from slim_bake.errors import EXIT_FAILED, EXIT_OK
 from slim_bake.output import plan_changes, shown
 from slim_bake.plan import make_plan
+from slim_bake.safe_text import say, visible
 
 REASONS = {
     "create": "missing",
@@ -27,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
     _, changes = plan_changes(plan)
     for change in changes:
-        print(f"{shown(plan, change.path)}: {REASONS[change.kind]}", file=sys.stderr)
+        say(f"{visible(shown(plan, change.path))}: {REASONS[change.kind]}", sys.stderr)
     if changes:
-        print(f"slim: run `slim generate -c {args.config}` and commit the result", file=sys.stderr)
+        config = visible(args.config)
+        say(f"slim: run `slim generate -c {config}` and commit the result", sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -10,6 +10,7 @@ from slim_bake.config import load_config
 from slim_bake.errors import EXIT_FAILED, EXIT_OK
 from slim_bake.output import regenerate, shown
 from slim_bake.plan import make_plan
+from slim_bake.safe_text import say, visible
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
     changes = regenerate(plan)
     for change in changes:
-        print(f"slim: {change.kind}d {shown(plan, change.path)}")
+        say(f"slim: {change.kind}d {visible(shown(plan, change.path))}")
     return EXIT_FAILED if changes and args.fail_on_change else EXIT_OK

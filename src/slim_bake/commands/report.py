@@ -15,6 +15,7 @@ from slim_bake.compare import Comparison, compare, report_to_json
 from slim_bake.errors import UsageError
 from slim_bake.markdown import render
 from slim_bake.output import write_atomic
+from slim_bake.safe_text import json_text, write
 from slim_bake.terminal import format_comparison, use_color
 
 
@@ -50,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare(base, head, source=args.base)
     write_outputs(comparison, args.markdown, args.write_report)
     table_stream = sys.stderr if args.json else sys.stdout
-    table_stream.write(format_comparison(comparison, color=use_color(table_stream)))
+    write(format_comparison(comparison, color=use_color(table_stream)), table_stream)
     table_stream.flush()
     if args.json:
-        sys.stdout.write(json.dumps(report_to_json(comparison), indent=2) + "\n")
+        write(json_text(report_to_json(comparison)))
     return comparison.exit_code
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from slim_bake import presets
 from slim_bake.errors import EXIT_OK
+from slim_bake.safe_text import write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,5 +14,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(presets.schema_text(args.name))
+    write(presets.schema_text(args.name))
     return EXIT_OK

@@ -9,6 +9,7 @@ from slim_bake.cli import add_config_argument
 from slim_bake.config import load_config
 from slim_bake.errors import EXIT_OK
 from slim_bake.plan import make_plan
+from slim_bake.safe_text import say, visible
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,5 +20,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
     if not args.quiet:
-        print(f"{args.config}: valid ({len(plan.targets)} targets)")
+        say(f"{visible(args.config)}: valid ({len(plan.targets)} targets)")
     return EXIT_OK
