@@ -211,22 +211,27 @@ def comment_body(markdown: str, config: str, head_sha: str | None) -> str:
 
 
 def _truncate(markdown: str, limit: int) -> str:
-    """At most `limit` characters: the report cut at a line boundary, what the cut left
-    open closed (a code fence, <details>) so the rest still renders, and a visible note
-    saying after which line it was cut. Closing a hundred open <details> takes room too,
-    so the cut moves up until everything fits."""
+    """At most `limit` characters: the report cut at a line boundary (inside a line only
+    when that line is over half the room), what the cut left open closed (a code fence,
+    <details>) so the rest still renders, and a visible note saying where it was cut.
+    Closing a hundred open <details> takes room too, so the cut moves up until it fits."""
     total = markdown.count("\n")
     budget = limit
     while True:
         cut = markdown[:budget]
-        cut = cut[: cut.rfind("\n") + 1]  # "" when the first line alone is too long
-        shown = cut.count("\n")
+        line_end = cut.rfind("\n") + 1
+        if line_end >= budget // 2:
+            cut = cut[:line_end]
+            where = f"after line {cut.count(chr(10)):,} of {total:,}"
+        else:  # one huge line: cut inside it rather than drop nearly everything
+            cut = cut[: max(0, budget - 1)] + "\n"
+            where = f"inside line {cut.count(chr(10)):,} of {total:,}"
         note = (
-            f"\n*Report cut here, after line {shown:,} of {total:,}: GitHub takes at most"
-            f" {MAX_BODY:,} characters in a comment. The full report is in the job summary.*\n"
+            f"\n*Report cut here, {where}: GitHub takes at most {MAX_BODY:,} characters"
+            " in a comment. The full report is in the job summary.*\n"
         )
         result = cut + _closing(cut) + note
-        if len(result) <= limit or not cut:
+        if len(result) <= limit or budget <= 1:
             return result[:limit]
         budget = len(cut) - (len(result) - limit)
 
