@@ -649,6 +649,26 @@ def test_the_cut_closes_every_open_block_and_still_fits() -> None:
     assert "<pre" not in html[note.start() - 40 : note.start()]  # not inside a code block
 
 
+@pytest.mark.parametrize("opener", ["<!-- a comment\n", "```diff\n", "<details><summary>x\n\n"])
+def test_the_note_is_rendered_whatever_the_cut_left_open(opener: str) -> None:
+    markdown = "## slim\n\n" + opener + "| a | b |\n" * 10000
+    html = cmarkgfm.github_flavored_markdown_to_html(
+        github.comment_body(markdown, "slim.yaml", None), options=cmarkgfm.Options.CMARK_OPT_UNSAFE
+    )
+    note = html.rfind("<em>Report cut here")
+    assert note > 0
+    before = html[:note]
+    assert before.count("<!--") == before.count("-->")
+    assert before.count("<pre") == before.count("</pre>")
+
+
+def test_one_huge_line_is_cut_inside_rather_than_dropped() -> None:
+    body = github.comment_body("x" * 100_000, "slim.yaml", None)
+    assert len(body) <= github.MAX_BODY
+    assert body.count("x") > 60_000
+    assert "Report cut here, inside line 1 of 1" in body
+
+
 def test_the_note_names_the_last_line_shown() -> None:
     markdown = "".join(f"line {i}\n" for i in range(1, 20001))
     body = github.comment_body(markdown, "slim.yaml", None)

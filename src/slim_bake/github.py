@@ -242,24 +242,46 @@ _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 
 
 def _closing(markdown: str) -> str:
-    """What closes the code fence and the <details> blocks left open at the end of
-    `markdown` (CommonMark fences: a run of 3+ backticks or tildes, closed by a run of
-    the same character at least as long; tags inside a fence are code, not HTML)."""
+    """What closes the code fence, the HTML comment and the <details> blocks left open at
+    the end of `markdown`; left open, any of them would swallow the note. (CommonMark
+    fences: a run of 3+ backticks or tildes, closed by a run of the same character at
+    least as long; inside a fence, tags are code, not HTML.)"""
     fence = ""
+    in_comment = False
     depth = 0
-    for line in markdown.splitlines():
+    for line in markdown.split("\n"):
         match = _FENCE.match(line)
         if fence:
             run = match.group(1) if match else ""
             rest = line[match.end() :] if match else line
             if run[:1] == fence[0] and len(run) >= len(fence) and not rest.strip():
                 fence = ""
+        elif in_comment or "<!--" in line:
+            in_comment = _comment_open(line, in_comment)
         elif match:
             fence = match.group(1)
         else:
             opened = len(_DETAILS_OPEN.findall(line)) - len(_DETAILS_CLOSE.findall(line))
             depth = max(0, depth + opened)
-    return (f"{fence}\n" if fence else "") + "</details>\n" * depth
+    return (
+        (f"{fence}\n" if fence else "") + ("-->\n" if in_comment else "") + "</details>\n" * depth
+    )
+
+
+def _comment_open(line: str, open_: bool) -> bool:
+    """Whether an HTML comment is still open after `line`."""
+    at = 0
+    while True:
+        if open_:
+            end = line.find("-->", at)
+            if end < 0:
+                return True
+            open_, at = False, end + 3
+        else:
+            start = line.find("<!--", at)
+            if start < 0:
+                return False
+            open_, at = True, start + 4
 
 
 # --- The REST client -------------------------------------------------------------------------
