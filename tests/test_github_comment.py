@@ -18,7 +18,7 @@ from pathlib import Path
 
 import cmarkgfm
 import pytest
-from github_api_standin import GitHubStandin, Misbehaviour
+from github_api_standin import TOO_LONG, GitHubStandin, Misbehaviour
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -708,7 +708,7 @@ def test_a_hostile_comment_url_cannot_start_a_workflow_command(
 @settings(max_examples=200, deadline=None)  # a busy CI machine: no per-example clock
 @given(st.text())
 def test_an_error_message_quoting_any_server_text_stays_one_safe_line(text: str) -> None:
-    body = json.dumps({"message": text, "errors": [{"message": text}]}).encode()
+    body = json.dumps({"message": text, "errors": [{"message": text}, text]}).encode()
     message = github._api_message(body)
     error = github._http_error("GET https://api.github.com/x", 422, message, write=False)
     shown = f"slim: {error}"
@@ -729,6 +729,17 @@ def test_a_bad_network_limit_is_a_usage_error(
     )
     assert f"SLIM_GITHUB_TIMEOUT={value}: expected a number of seconds above 0" in line
     assert api.log == []
+
+
+def test_a_body_over_githubs_limit_sent_anyway_gets_the_apis_reason(
+    tmp_path: Path, api: GitHubStandin
+) -> None:
+    # If GitHub's limit were ever lower than slim's count, the reason must reach the log.
+    api.misbehave.append(Misbehaviour(422, {}, json.dumps(TOO_LONG).encode(), method="POST"))
+    line = failed_cleanly(slim_comment(tmp_path, runner_env(tmp_path, api)))
+    assert line.endswith(
+        "HTTP 422: Validation Failed: Body is too long (maximum is 65536 characters)"
+    )
 
 
 def test_a_markdown_report_that_is_not_utf8_is_a_usage_error(

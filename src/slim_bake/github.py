@@ -649,7 +649,7 @@ def _api_message(body: bytes) -> str:
     parts = [data.get("message")]
     errors = data.get("errors")
     if isinstance(errors, list):
-        parts += [e.get("message") for e in errors[:3] if isinstance(e, dict)]
+        parts += [e.get("message") if isinstance(e, dict) else e for e in errors[:3]]
     return printable(": ".join(p for p in parts if isinstance(p, str) and p))
 
 
