@@ -4,13 +4,20 @@ Serves what `slim comment` uses, the way GitHub answers it: list a pull request'
 comments (paginated with a `Link: <…>; rel="next"` header), create one, update one.
 `read_only = True` answers writes with 403 "Resource not accessible by integration",
 as GitHub does for the job token of a pull request from a fork. Requests without the
-expected bearer token get 401. Every request is logged for the tests to inspect."""
+expected bearer token get 401. GET /user answers 403 as it does for the job token,
+unless `user_api` (a personal token) is set. A body over 65,536 characters gets
+GitHub's 422. Every request is logged for the tests to inspect.
+
+`misbehave` scripts a hostile or overloaded server: each `Misbehaviour` replaces the
+normal answer to the next matching request(s) with exactly the bytes it describes
+(a redirect, a rate limit, a body dripped a byte at a time, an endless body, …)."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,12 +29,55 @@ FORBIDDEN = {
 }
 
 
+USER_FORBIDDEN = {
+    "message": "Resource not accessible by integration",
+    "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+}
+TOO_LONG = {
+    "message": "Validation Failed",
+    "errors": [
+        {
+            "resource": "IssueComment",
+            "code": "unprocessable",
+            "field": "data",
+            "message": "Body is too long (maximum is 65536 characters)",
+        }
+    ],
+    "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+}
+MAX_BODY = 65536  # characters (code points), as GitHub counts them
+
+
+@dataclass
+class Misbehaviour:
+    """One scripted answer, sent byte for byte instead of the normal one."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    method: str | None = None  # only for requests with this method (None: any)
+    path: str | None = None  # only for request paths containing this
+    times: int = 1  # how many matching requests get it
+    drip: float = 0.0  # seconds between single bytes (0: all at once)
+    drip_head: bool = False  # drip the status line and headers too, not only the body
+    endless: bool = False  # after the body, filler forever, no Content-Length
+
+    def raw_head(self) -> bytes:
+        lines = [f"HTTP/1.1 {self.status} Scripted"]
+        lines += [f"{k}: {v}" for k, v in self.headers.items()]
+        if not self.endless:
+            lines.append(f"Content-Length: {len(self.body)}")
+        lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
 @dataclass
 class Logged:
     method: str
     path: str
     headers: dict[str, str]
     body: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -36,9 +86,11 @@ class GitHubStandin:
     prefix: str = ""  # e.g. "/api/v3" like GitHub Enterprise Server
     page_size_cap: int = 100  # GitHub's own cap; lower it to force pagination
     read_only: bool = False
-    bot_login: str = "github-actions[bot]"
+    bot_login: str = "github-actions[bot]"  # whose name the token writes under
+    user_api: bool = False  # GET /user answers (a personal token), not 403 (the job token)
     link_base: str | None = None  # pagination links to another server (a hostile API)
     comments: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    misbehave: list[Misbehaviour] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
     _next_id: int = 1000
     _server: ThreadingHTTPServer | None = None
@@ -51,7 +103,10 @@ class GitHubStandin:
         class Handler(_Handler):
             owner = standin
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True  # a dripping answer must not hold stop()
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -126,11 +181,21 @@ class _Handler(BaseHTTPRequestHandler):
         with standin._lock:
             headers = {k.lower(): v for k, v in self.headers.items()}  # names are case-blind
             standin.log.append(Logged(method, self.path, headers, body))
+            scripted = self._scripted(method)
+        if scripted is not None:
+            return self._misbehave(scripted)
+        with standin._lock:
             if self.headers.get("Authorization") != f"Bearer {standin.token}":
                 return self._send(401, {"message": "Bad credentials"})
             if not split.path.startswith(standin.prefix):
                 return self._send(404, {"message": "Not Found"})
             path = split.path[len(standin.prefix) :]
+            if path == "/user" and method == "GET":
+                if not standin.user_api:
+                    return self._send(403, USER_FORBIDDEN)
+                return self._send(200, {"login": standin.bot_login, "id": 1})
+            if method in ("POST", "PATCH") and len(body["body"]) > MAX_BODY:
+                return self._send(422, TOO_LONG)
             listing = _LIST.fullmatch(path)
             one = _ONE.fullmatch(path)
             if listing and method == "GET":
@@ -148,6 +213,40 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._send(404, {"message": "Not Found"})
                 return self._write(lambda: _update(comment, body["body"]), 200)
         return self._send(404, {"message": "Not Found"})
+
+    def _scripted(self, method: str) -> Misbehaviour | None:
+        for item in self.owner.misbehave:
+            if item.times <= 0 or item.method not in (None, method):
+                continue
+            if item.path is not None and item.path not in self.path:
+                continue
+            item.times -= 1
+            return item
+        return None
+
+    def _misbehave(self, item: Misbehaviour) -> None:
+        self.close_connection = True
+        head = item.raw_head()
+        try:
+            if item.drip_head:
+                self._drip(head + item.body, item.drip)
+            else:
+                self.wfile.write(head)
+                self.wfile.flush()
+                self._drip(item.body, item.drip)
+            while item.endless:
+                self.wfile.write(b" " * 65536)
+        except OSError:  # the client gave up: that is the point
+            return
+
+    def _drip(self, data: bytes, interval: float) -> None:
+        if not interval:
+            self.wfile.write(data)
+            return
+        for byte in data:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(interval)
 
     def _list(self, repo: str, number: int, query: str) -> None:
         params = parse_qs(query)

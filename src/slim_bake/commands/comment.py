@@ -2,7 +2,8 @@
 
 Runs inside GitHub Actions: reads GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN
 and GITHUB_API_URL. Outside a pull request it does nothing; with a read-only token
-(a fork) it writes the report to the job summary and prints a notice."""
+(a fork) it writes the report to the job summary and prints a notice. Network limits:
+SLIM_GITHUB_TIMEOUT, SLIM_GITHUB_DEADLINE, SLIM_GITHUB_MAX_WAIT (see github.Limits)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from pathlib import Path
 from slim_bake import github
 from slim_bake.cli import add_config_argument
 from slim_bake.errors import EXIT_OK, UsageError
+
+# A report is a few kB; far past GitHub's comment limit, reading on is pointless (and a
+# path like /dev/zero would never end).
+MAX_MARKDOWN = 16 * 1024 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,12 +35,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        markdown = Path(args.markdown).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"{args.markdown}: cannot read the Markdown report: {exc.strerror}"
-        ) from exc
+    markdown = read_markdown(args.markdown)
     outcome = github.post_report(markdown, args.config, os.environ, args.summary_fallback)
     github.report_outcome(outcome)
     return EXIT_OK
+
+
+def read_markdown(path: str) -> str:
+    name = github.printable(path)
+    try:
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_MARKDOWN + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"{name}: cannot read the Markdown report: {reason}") from None
+    if len(data) > MAX_MARKDOWN:
+        raise UsageError(f"{name}: the Markdown report is larger than {MAX_MARKDOWN:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: the Markdown report is not UTF-8 (byte {exc.start:,})") from None
