@@ -138,7 +138,34 @@ def _context(tag: str) -> list[str]:
         capture_output=True,
         text=True,
     )
-    return sorted(line.removeprefix("/src/") for line in out.stdout.split())
+    return sorted(line.removeprefix("/src/") for line in out.stdout.splitlines())
+
+
+ODD = ["#c", "!d", " e", "f ", "a*b", "[g]", "q?"]  # contexts that are pattern syntax
+
+
+@pytest.mark.docker
+def test_other_contexts_named_like_pattern_syntax_stay_out_and_only_they(
+    docker_engine: None, tmp_path: Path
+) -> None:
+    registry = f"slimtest-ignore-{uuid.uuid4().hex[:8]}"
+    config = lister(registry)
+    artifacts = config["artifacts"]
+    assert isinstance(artifacts, dict)
+    for i, name in enumerate(ODD):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text("x\n")
+        artifacts[f"odd{i}"] = {**artifacts["everything"], "context": f"./{name}"}
+    for twin in ("c", "d", "e", "f", "ab", "g", "q"):  # what a wrong pattern would catch
+        (tmp_path / twin).write_text("kept\n")
+    path = write(tmp_path, config)
+    assert main(["generate", "-c", str(path)]) == 0
+    _bake(tmp_path, "everything-single-stage")
+    tag = f"{registry}/everything:single-stage"
+    try:
+        assert _context(tag) == ["ab", "c", "d", "e", "f", "g", "prog", "q", "slim.yaml"]
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)
 
 
 @pytest.mark.docker
