@@ -37,7 +37,9 @@ def test_generate_writes_one_dockerfile_per_target_and_the_bake_file(
     folder = path.parent
     assert sorted(p.name for p in (folder / "dockerfiles").iterdir()) == [
         "hello-alpine.Dockerfile",
+        "hello-alpine.Dockerfile.dockerignore",
         "hello-scratch-musl.Dockerfile",
+        "hello-scratch-musl.Dockerfile.dockerignore",
     ]
     assert (folder / "docker-bake.hcl").is_file()
     assert "created" in capsys.readouterr().out
@@ -95,7 +97,11 @@ def test_removed_targets_lose_their_files_but_user_files_stay(project: Callable[
     project({"version": 1, "artifacts": {"hello": {"lang": "c", "runtimes": ["scratch-musl"]}}})
     assert main(["generate", "-c", str(path)]) == 0
     names = sorted(p.name for p in (path.parent / "dockerfiles").iterdir())
-    assert names == ["hello-scratch-musl.Dockerfile", "mine.Dockerfile"]
+    assert names == [
+        "hello-scratch-musl.Dockerfile",
+        "hello-scratch-musl.Dockerfile.dockerignore",
+        "mine.Dockerfile",
+    ]
 
 
 def test_a_users_own_file_in_the_way_is_never_overwritten(

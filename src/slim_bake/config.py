@@ -30,6 +30,8 @@ RESERVED_NAMES = {"default", "docker-metadata-action"}
 STAGE_NAMES = ("build", "closure", "rootfs", "runtime")
 # The line that ends each RUN heredoc (render/dockerfile.py run_script).
 RUN_TERMINATOR = "SLIM_RUN"
+# The names slim gives generated files in the Dockerfiles folder (only such files are swept).
+GENERATED_SUFFIXES = (".Dockerfile", ".Dockerfile.dockerignore")
 
 
 @dataclass(frozen=True)
@@ -400,18 +402,57 @@ class _Checker:
                 )
 
     def _check_outputs(self, dockerfiles: str, bake: str) -> None:
-        """Refuse output paths that would collide, so nothing is half written."""
-        if bake == dockerfiles or bake.startswith(dockerfiles.rstrip("/") + "/"):
-            self.fail(("output", "bake"), f"{bake!r} must not be inside the Dockerfiles folder")
-            return
+        """Refuse output paths where slim would write or delete what it must not: outside
+        the repository (symlinks followed), in `.git`, on slim.yaml or its folder, into each
+        other, or through a symbolic link. Nothing is written before these pass."""
         directory = self.path.parent
-        folder = directory / dockerfiles
-        for key, path in (("dockerfiles", folder / "x"), ("bake", directory / bake)):
+        folder = _resolved(directory / dockerfiles)
+        bake_file = _resolved(directory / bake)
+        if {"output.dockerfiles", "output.bake"} & {d.path for d in self.problems}:
+            return  # _relpath refused one already
+        problems = {
+            "dockerfiles": self._outside(dockerfiles, folder)
+            or _holds_config(dockerfiles, folder, self.path),
+            "bake": self._outside(bake, bake_file) or _is_config(bake, bake_file, self.path),
+        }
+        if not any(problems.values()) and folder is not None and bake_file is not None:
+            if bake_file == folder or bake_file.is_relative_to(folder):
+                problems["bake"] = f"{bake!r} must not be inside the Dockerfiles folder"
+            elif folder.is_relative_to(bake_file):
+                problems["dockerfiles"] = f"{dockerfiles!r} must not be inside {bake!r}"
+        for key, problem in problems.items():
+            if problem:
+                self.fail(("output", key), problem)
+        if any(problems.values()):
+            return
+        for key, path in (
+            ("dockerfiles", directory / dockerfiles / "x"),
+            ("bake", directory / bake),
+        ):
             blocked = [p for p in path.parents if p.is_relative_to(directory) and p.is_file()]
             if blocked:
                 self.fail(("output", key), f"{blocked[-1].relative_to(directory)} is a file")
         if (directory / bake).is_dir():
             self.fail(("output", "bake"), f"{bake!r} is a folder")
+        bake_link = [bake] if (directory / bake).is_symlink() else []
+        for key, links in (("dockerfiles", _links(directory, dockerfiles)), ("bake", bake_link)):
+            if links:
+                self.fail(
+                    ("output", key),
+                    f"{', '.join(links)}: a symbolic link where slim writes or removes a "
+                    "generated file; slim replaces only regular files it wrote: remove the link",
+                )
+
+    def _outside(self, value: str, target: Path | None) -> str | None:
+        """Why `target` (resolved `value`) is no place for generated files, if it is not."""
+        if target is None:
+            return f"{value!r} cannot be resolved (a symbolic link loop?)"
+        if not target.is_relative_to(self.root):
+            return f"{value!r} leads outside the repository ({self.root})"
+        inside = target.relative_to(self.root).parts + Path(value).parts
+        if any(part.lower() == ".git" for part in inside):
+            return f"{value!r} is inside .git"
+        return None
 
     def _relpath(self, value: str, key: str) -> str:
         parts = Path(value).parts
@@ -781,6 +822,40 @@ def _preset_bases() -> dict[str, Base]:
             spec.get("packager"),
         )
     return result
+
+
+def _resolved(path: Path) -> Path | None:
+    """`path` with every existing symbolic link followed; None for a link loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _holds_config(value: str, folder: Path | None, config: Path) -> str | None:
+    """The Dockerfiles folder must not be slim.yaml's folder or one above it: stale
+    generated files are swept from it, and it would mix them with the user's files."""
+    if folder is not None and config.parent.is_relative_to(folder):
+        return f"{value!r} must not be slim.yaml's folder or hold it; use a subfolder"
+    return None
+
+
+def _is_config(value: str, bake: Path | None, config: Path) -> str | None:
+    return f"{value!r} is slim.yaml itself" if bake == config else None
+
+
+def _links(directory: Path, dockerfiles: str) -> list[str]:
+    """Symbolic links named like generated files in the Dockerfiles folder: writing or
+    sweeping through them would reach elsewhere."""
+    try:
+        entries = sorted(os.scandir(directory / dockerfiles), key=lambda e: e.name)
+    except OSError:
+        return []
+    return [
+        Path(dockerfiles, e.name).as_posix()
+        for e in entries
+        if e.name.endswith(GENERATED_SUFFIXES) and e.is_symlink()
+    ]
 
 
 def _repository_root(directory: Path) -> Path:

@@ -6,16 +6,21 @@ so a user's own Dockerfile or bake file is never overwritten."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from slim_bake.config import GENERATED_SUFFIXES
 from slim_bake.errors import UsageError
 from slim_bake.plan import Plan
 from slim_bake.render.dockerfile import MARKER, render_dockerfile
 from slim_bake.render.hcl import render_hcl
+from slim_bake.render.ignore import render_ignore
 
 HEADER_LINES = 3  # the marker is on line 1, or line 2 after a `# syntax=` line
+IGNORE_SUFFIX = ".dockerignore"  # BuildKit reads <Dockerfile>.dockerignore beside it
+USER_IGNORE_LIMIT = 1 << 20  # a context's .dockerignore copied into each ignore file
 
 
 @dataclass(frozen=True)
@@ -28,17 +33,46 @@ def render_all(plan: Plan) -> dict[str, str]:
     """Every generated file's path (relative to slim.yaml's folder) and content."""
     config = plan.config
     source = config.path.name
-    files = {t.dockerfile: render_dockerfile(t, source, config.syntax) for t in plan.targets}
+    files: dict[str, str] = {}
+    ignores = {c: _user_ignore(config.directory / c) for c in {a.context for a in config.artifacts}}
+    for target in plan.targets:
+        files[target.dockerfile] = render_dockerfile(target, source, config.syntax)
+        user = ignores[target.artifact.context]
+        files[target.dockerfile + IGNORE_SUFFIX] = render_ignore(plan, target, source, user)
     files[config.bake_file] = render_hcl(plan, source)
     return files
 
 
-def is_generated(path: Path) -> bool:
+def _user_ignore(context: Path) -> str | None:
+    """The context's own .dockerignore, which the generated ignore files replace and copy."""
+    path = context / ".dockerignore"
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            head = [handle.readline() for _ in range(HEADER_LINES)]
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > USER_IGNORE_LIMIT:
+        raise UsageError(
+            f"{path}: not a regular file of at most 1 MiB; slim copies its lines into the "
+            "generated <Dockerfile>.dockerignore files"
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read as UTF-8 text: {exc}") from None
+
+
+def is_generated(path: Path) -> bool:
+    """Whether `path` is a regular file (not a symbolic link) carrying slim's header."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = [handle.readline() for _ in range(HEADER_LINES)]
     return any(line.startswith(MARKER) for line in head)
 
 
@@ -51,7 +85,7 @@ def plan_changes(plan: Plan) -> tuple[dict[str, str], list[Change]]:
     foreign = []
     for rel, content in wanted.items():
         path = directory / rel
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             changes.append(Change(rel, "create"))
         elif not is_generated(path):
             foreign.append(rel)
@@ -68,13 +102,18 @@ def plan_changes(plan: Plan) -> tuple[dict[str, str], list[Change]]:
 
 
 def _stale(plan: Plan, wanted: set[str]) -> list[str]:
+    """Generated files slim no longer plans: regular files with its header, directly in
+    the Dockerfiles folder (never through a symbolic link, never in a subfolder)."""
     folder = plan.config.directory / plan.config.dockerfiles_dir
-    if not folder.is_dir():
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
         return []
     stale = []
-    for path in sorted(folder.glob("*.Dockerfile")):
-        rel = path.relative_to(plan.config.directory).as_posix()
-        if rel not in wanted and is_generated(path):
+    for entry in sorted(entries, key=lambda e: e.name):
+        rel = Path(plan.config.dockerfiles_dir, entry.name).as_posix()
+        ours = entry.name.endswith(GENERATED_SUFFIXES) and entry.is_file(follow_symlinks=False)
+        if ours and rel not in wanted and is_generated(Path(entry.path)):
             stale.append(rel)
     return stale
 
