@@ -14,6 +14,7 @@ from slim_bake import __version__
 from slim_bake.errors import EXIT_USAGE, ConfigError, SlimError
 
 COMMANDS = {
+    "init": "write a first slim.yaml for the repository here (never overwrites one)",
     "generate": "write the Dockerfiles and docker-bake.hcl for slim.yaml",
     "check": "exit 1 if the generated files are missing, stale or edited (writes nothing)",
     "validate": "validate slim.yaml (file:line:column errors)",

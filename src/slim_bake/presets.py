@@ -47,3 +47,8 @@ def schema(name: str = "slim") -> dict[str, Any]:
 
 def schema_text(name: str = "slim") -> str:
     return _text("schemas", f"{name}.schema.json")
+
+
+def detection() -> dict[str, Any]:
+    """How `slim init` recognises a repository (presets/init.yaml)."""
+    return _yaml("init.yaml")
