@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bake_support import HELLO_C, STANDIN_BASES, remove_images, run_slim
+from bake_support import GO_HELLO, HELLO_C, STANDIN_BASES, remove_images, run_slim, unique_registry
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -257,3 +257,31 @@ def test_init_bake_on_a_tiny_c_repository_then_slim_bake_passes(
     finally:
         remove_images(f"{name}:{runtime}" for runtime in ("scratch-musl", "scratch-glibc",
                       "scratch-closure", "debian-slim"))  # fmt: skip
+
+
+@pytest.mark.docker
+def test_init_bake_on_a_go_module_then_slim_bake_passes(
+    docker_engine: None, tmp_path: Path
+) -> None:
+    repo(tmp_path, {p.name: p.read_text() for p in GO_HELLO.iterdir()})
+    (tmp_path / "bases.yaml").write_text(yaml.safe_dump(STANDIN_BASES))
+    registry = unique_registry("init")
+    env = {"SLIM_CACHE_DIR": str(tmp_path / ".cache")}
+    runtimes = ["scratch-glibc", "distroless-static", "debian-slim"]
+    try:
+        run = run_slim(
+            "init", "--bake", "--bases", "bases.yaml", "--registry", registry, cwd=tmp_path, env=env
+        )
+        assert run.returncode == 0, run.stderr
+        config = yaml.safe_load((tmp_path / "slim.yaml").read_text())
+        assert config["registry"] == registry
+        artifact = config["artifacts"]["hello"]
+        assert artifact["runtimes"] == runtimes
+        assert set(artifact["budgets"]) == set(runtimes)
+        assert all(parse_size(b["max"]) > 1_000_000 for b in artifact["budgets"].values())
+
+        baked = run_slim("bake", cwd=tmp_path, env=env)
+        assert baked.returncode == 0, baked.stderr
+        assert baked.stdout.count(" pass\n") == len(runtimes)
+    finally:
+        remove_images(f"{registry}/hello:{runtime}" for runtime in runtimes)

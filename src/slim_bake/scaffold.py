@@ -27,10 +27,14 @@ Notify = Callable[[str], None]
 _UNITS = (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000))
 
 
-def draft(detection: Detection, bases: dict[str, Any] | None) -> dict[str, Any]:
-    """slim.yaml as a document: version, the stand-in or mirror `bases:` if given,
-    and the one artifact."""
+def draft(
+    detection: Detection, bases: dict[str, Any] | None, registry: str | None = None
+) -> dict[str, Any]:
+    """slim.yaml as a document: version, the registry and the stand-in or mirror
+    `bases:` if given, and the one artifact."""
     config: dict[str, Any] = {"version": 1}
+    if registry:
+        config["registry"] = registry
     if bases:
         config["bases"] = bases
     config["artifacts"] = {detection.name: detection.artifact()}

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a YAML `bases:` mapping to write into slim.yaml (mirrored or pinned images)",
     )
     parser.add_argument(
+        "--registry",
+        metavar="PREFIX",
+        help="slim.yaml's `registry:` (tags <PREFIX>/<artifact>:<runtime>)",
+    )
+    parser.add_argument(
         "--builder", metavar="NAME", help="buildx builder for --bake (as for slim bake)"
     )
 
@@ -48,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             f"nothing slim init recognises in {root.resolve()}: no go.mod, Cargo.toml,"
             " configure, CMakeLists.txt, meson.build, Makefile or C/C++ sources at its top"
         )
-    config = scaffold.draft(detection, _bases(args.bases))
+    config = scaffold.draft(detection, _bases(args.bases), args.registry)
     scaffold.plan(path, config, detection)  # what it writes, `slim validate` accepts
     if args.bake:
         config = scaffold.first_build(path, config, detection, args.builder, _note)
