@@ -8,13 +8,21 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bake_support import c_artifact, remove_images, run_slim, unique_registry, write_project
+from bake_support import (
+    HELLO_C,
+    c_artifact,
+    remove_images,
+    run_slim,
+    unique_registry,
+    write_project,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -150,6 +158,76 @@ def test_a_broken_build_exits_3_and_the_other_targets_are_still_measured(
     assert "missing" in run.stderr  # the compiler's own error, from buildx's output
 
 
+def counting_docker(folder: Path) -> tuple[dict[str, str], Path]:
+    """PATH with a `docker` that logs each `docker buildx bake` it runs, then runs the real one."""
+    real = shutil.which("docker")
+    assert real is not None
+    log = folder / "bakes.log"
+    (folder / "bin").mkdir()
+    wrapper = folder / "bin" / "docker"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1 $2" = "buildx bake" ]; then echo "$*" >> {shlex.quote(str(log))}; fi\n'
+        f'exec {shlex.quote(real)} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return {"PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def slow_hello(seed: str) -> str:
+    """hello.c with a few hundred functions to compile (about a second at -O2), unique
+    to `seed` so that the build cache never has it."""
+    functions = "".join(
+        f"int f{i}(int x) {{ int s = 0; for (int j = 0; j < x; j++) s += j * {i} ^ (s >> 3);"
+        " return s; }\n"
+        for i in range(300)
+    )
+    return f"/* {seed} */\n{functions}{HELLO_C}"
+
+
+@pytest.mark.parametrize("good", [2, 6])
+def test_a_broken_target_is_named_from_buildx_output_and_the_others_are_baked_together(
+    docker_engine: None, tmp_path: Path, registry: str, good: int
+) -> None:
+    """1 broken artifact (two runtimes sharing its broken build stage) beside `good`
+    working ones: the broken targets are named from buildx's progress and the others
+    baked again together, so the number of bakes depends on the broken targets only."""
+    artifacts = {
+        f"ok{i}": {**c_artifact(["scratch-musl"]), "context": f"./ok{i}"} for i in range(good)
+    }
+    artifacts["broken"] = {
+        **c_artifact(["scratch-musl", "scratch-musl-debug"]),
+        "context": "./broken",
+    }
+    path = write_project(tmp_path, artifacts, registry)
+    for i in range(good):
+        (tmp_path / f"ok{i}").mkdir()
+        (tmp_path / f"ok{i}" / "hello.c").write_text(slow_hello(f"{registry} {i}"))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "broken.c").write_text("int main(void) { return missing; }\n")
+    env, log = counting_docker(tmp_path)
+
+    run = slim_bake(path, "--no-smoke", env=env)
+    assert run.returncode == 3, run.stderr
+    rows = table(run.stdout)
+    for name in ("broken-scratch-musl", "broken-scratch-musl-debug"):
+        assert rows[name][-1] == "build-failed"
+    assert all(rows[f"ok{i}-scratch-musl"][-1] == "pass" for i in range(good))
+    assert all(re.fullmatch(r"\d+(\.\d+)?kB", rows[f"ok{i}-scratch-musl"][1]) for i in range(good))
+    named = re.findall(r"^slim: bake failed: (.*) broke \(buildx's progress\)", run.stderr, re.M)
+    broken = {"broken-scratch-musl", "broken-scratch-musl-debug"}
+    # Both at once, or one per bake when buildx cancelled the other before loading its graph.
+    assert {name for names in named for name in names.split(", ")} == broken, named
+    bakes = [bake.split(" -- ")[1].split() for bake in log.read_text().splitlines()]
+    assert len(bakes) == len(named) + 1, bakes  # the last bake builds the others, together
+    assert set(bakes[0]) == set(rows)
+    assert bakes[-1] and set(bakes[-1]) <= {f"ok{i}-scratch-musl" for i in range(good)}
+    assert f"baking the {len(bakes[-1])} unfinished other(s) again, together" in run.stderr
+    assert "alone" not in run.stderr
+    assert "ERROR: process" in run.stderr  # buildx's progress, shown as plain lines
+    assert "missing" in run.stderr  # the compiler's own error
+
+
 def test_no_engine_exits_3_and_says_where_it_looked(
     docker_engine: None, tmp_path: Path, registry: str
 ) -> None:
@@ -231,7 +309,10 @@ def test_builder_passes_through_to_buildx(
     path = write_project(tmp_path, {"hello": c_artifact(["scratch-musl"])}, registry)
     run = slim_bake(path, "--builder", "default")
     assert run.returncode == 0, run.stderr
-    assert 'building with "default" instance' in run.stderr
+    assert (
+        "slim: docker buildx bake -f docker-bake.hcl --load --progress=rawjson --builder default"
+        in run.stderr
+    )
 
     missing = slim_bake(path, "--builder", "no-such-builder")
     assert missing.returncode == 3

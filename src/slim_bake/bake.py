@@ -7,13 +7,16 @@ through to stderr.
 
 Fail closed: when bake fails, buildx cancels the targets still running, so slim
 finds out which targets were really built in this run (their tag now names a
-different image than before; an image left from an earlier run never counts) and
-bakes each of the others alone: a target whose own bake fails is build-failed, the
-others are still smoke-run, measured and reported."""
+different image than before; an image left from an earlier run never counts), reads
+from buildx's rawjson progress which targets broke (progress.py), and bakes all the
+others again in one bake, until a bake succeeds or shows no new broken target. A
+broken target is build-failed; the others are still smoke-run, measured and reported.
+Only when buildx's progress names no broken target does slim bake each target alone."""
 
 from __future__ import annotations
 
 import contextlib
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from slim_bake.judge import BUILD_FAILED, MEASURE_FAILED, TargetResult, failed, 
 from slim_bake.measure import Measurement, measure
 from slim_bake.plan import Plan, Target
 from slim_bake.safe_text import warn
+from slim_bake.progress import BuildxProgress, shown
 from slim_bake.smoke import SmokeResult, smoke
 
 WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
@@ -103,31 +107,76 @@ def base_image(target: Target) -> str:
 
 
 def build(plan: Plan, targets: list[Target], *, builder: str | None, notify: Notify) -> set[str]:
-    """Names of the targets built and loaded in this run."""
-    tags = [t.tags[0] for t in targets]
+    """Names of the targets built and loaded in this run.
+
+    When a bake fails, buildx cancels the targets still building. The targets its
+    progress shows broken are left out and the others are baked again, together: one
+    more bake per round in which a broken target showed, however many targets there are."""
+    tags = {t.name: t.tags[0] for t in targets}
     options = _platform_options(plan, notify)
-    process = _start_bake(plan, [t.name for t in targets], builder, options)
+    remaining = list(tags)
+    built: set[str] = set()
+    before: dict[str, str | None] | None = None
+    while remaining:
+        first = before is None
+        code, progress, snapshot = _bake_round(
+            plan, remaining, builder, options, list(tags.values()) if first else []
+        )
+        before = snapshot if before is None else before
+        if code == 0:
+            return built | set(remaining)
+        after = engine.image_ids([tags[n] for n in remaining])
+        built |= {n for n in remaining if after[tags[n]] not in (None, before[tags[n]])}
+        broken = progress.broken(remaining) - built
+        if first and not built and not broken:
+            _diagnose(builder)  # no buildx, no such builder: one clear error instead of N failures
+        rest = [n for n in remaining if n not in built and n not in broken]
+        if not broken:
+            return built | _one_by_one(plan, rest, builder, options, notify)
+        again = f"; baking the {len(rest)} unfinished other(s) again, together" if rest else ""
+        notify(f"slim: bake failed: {', '.join(sorted(broken))} broke (buildx's progress){again}")
+        remaining = rest
+    return built
+
+
+def _bake_round(
+    plan: Plan,
+    names: list[str],
+    builder: str | None,
+    options: list[str],
+    note: list[str],
+) -> tuple[int, BuildxProgress, dict[str, str | None]]:
+    """One `docker buildx bake` of `names`: its exit code, its progress, and what each
+    tag in `note` named before it."""
+    process = _start_bake(plan, names, builder, options)
+    progress = BuildxProgress(warn)
     try:
         # Connect and note what each tag names while buildx starts up. Read late, a tag
         # can only look unchanged although it was rebuilt (that target is then baked
-        # again alone), never look rebuilt when it was not: no stale image is measured.
-        before = engine.image_ids(tags)
+        # again), never look rebuilt when it was not: no stale image is measured.
+        snapshot = engine.image_ids(note) if note else {}
+        assert process.stderr is not None  # started with stderr=PIPE
+        progress.read(process.stderr)
         code = process.wait()
     except BaseException:
         process.terminate()
         process.wait()
         raise
-    if code == 0:
-        return {t.name for t in targets}
-    after = engine.image_ids(tags)
-    built = {t.name for t in targets if after[t.tags[0]] not in (None, before[t.tags[0]])}
-    if not built:
-        _diagnose(builder)  # no buildx, no such builder: one clear error instead of N failures
-    for target in targets:
-        if target.name not in built and len(targets) > 1:
-            notify(f"slim: bake failed; building {target.name} alone to see whether it builds")
-            if _start_bake(plan, [target.name], builder, options).wait() == 0:
-                built.add(target.name)
+    return code, progress, snapshot
+
+
+def _one_by_one(
+    plan: Plan, names: list[str], builder: str | None, options: list[str], notify: Notify
+) -> set[str]:
+    """buildx's progress named no broken target (a failure outside any target's build
+    graph): tell them apart by baking each alone."""
+    built: set[str] = set()
+    if len(names) < 2:
+        return built
+    for name in names:
+        notify(f"slim: bake failed; building {name} alone to see whether it builds")
+        if _bake_round(plan, [name], builder, options, [])[0] == 0:
+            built.add(name)
     return built
 
 
@@ -135,6 +184,7 @@ def bake_command(
     plan: Plan, names: list[str], builder: str | None, options: list[str]
 ) -> list[str]:
     command = ["docker", "buildx", "bake", "-f", plan.config.bake_file, "--load"]
+    command += ["--progress=rawjson"]
     if builder:
         command += ["--builder", builder]
     return [*command, *options, "--", *names]
@@ -142,13 +192,25 @@ def bake_command(
 
 def _start_bake(
     plan: Plan, names: list[str], builder: str | None, options: list[str]
-) -> subprocess.Popen[bytes]:
+) -> subprocess.Popen[str]:
     command = bake_command(plan, names, builder, options)
+    # What runs, since the rawjson display lacks buildx's "building with … instance" line.
+    count = f"{len(names)} target{'s' * (len(names) != 1)}"
+    warn(f"slim: {shown(shlex.join(command[: -len(names) - 1]))} ({count})")
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        # buildx's own progress display goes to stderr; stdout stays for slim's table.
-        return subprocess.Popen(command, cwd=plan.config.directory, stdout=_stderr_fd())
+        # buildx's progress (rawjson, on its stderr) is read by slim and shown on stderr;
+        # its stdout goes to stderr too: stdout stays for slim's table.
+        return subprocess.Popen(
+            command,
+            cwd=plan.config.directory,
+            stdout=_stderr_fd(),
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
     except FileNotFoundError as exc:
         raise BuildError("the docker CLI is not on PATH: install it (it runs buildx)") from exc
 

@@ -28,6 +28,7 @@ except KeyboardInterrupt:
     raise SystemExit(130) from None
 
 COMMANDS = {
+    "init": "write a first slim.yaml for the repository here (never overwrites one)",
     "generate": "write the Dockerfiles and docker-bake.hcl for slim.yaml",
     "check": "exit 1 if the generated files are missing, stale or edited (writes nothing)",
     "validate": "validate slim.yaml (file:line:column errors)",

@@ -145,6 +145,21 @@ def write_atomic(path: Path, content: str) -> None:
         raise
 
 
+def write_new(path: Path, content: str) -> None:
+    """write_atomic for a file that must not exist yet: the whole file appears at once
+    or nothing does, and a file that is there (even one made meanwhile) is never
+    replaced (FileExistsError): the temporary file is hard-linked, not renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def regenerate(plan: Plan) -> list[Change]:
     """Bring the generated files up to date; the changes made."""
     wanted, changes = plan_changes(plan)

@@ -51,3 +51,8 @@ def schema_text(name: str = "slim") -> str:
 
 def packagers() -> dict[str, Any]:
     return _yaml("packagers.yaml")
+
+
+def detection() -> dict[str, Any]:
+    """How `slim init` recognises a repository (presets/init.yaml)."""
+    return _yaml("init.yaml")

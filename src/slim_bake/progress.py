@@ -1,0 +1,214 @@
+"""buildx's `--progress=rawjson` stream: shown to the user as plain progress lines, and
+read for which bake targets broke.
+
+Why rawjson (measured with buildx 0.13.1): when a bake fails, buildx writes no
+`--metadata-file` at all (not even for the targets it exported before the failure),
+and its final error does not name the target. Its rawjson progress does: every vertex
+of every target's build graph, with its inputs, also those that never started; vertex
+names prefixed `[target …]` by bake (only when it builds more than one target); the
+error of each vertex that failed, where the vertices cancelled because another target
+failed carry "context canceled". A vertex several targets share (a build stage two
+runtimes have in common) is shown under one target's name only, so a target counts as
+broken when any of its own vertices depends, through the graph, on a vertex that failed.
+
+The display follows buildx's `--progress=plain` format (`#N name`, `#N DONE 0.3s`,
+`#N ERROR: …`): every line starts with `#`, and control characters in build logs are
+written as escapes, so a build's output cannot repaint a terminal or start a CI
+workflow command."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+Write = Callable[[str], None]
+
+_TARGET_PREFIX = re.compile(r"\[([A-Za-z0-9_-]+)[\] ]")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+@dataclass
+class Vertex:
+    """What the stream said so far about one vertex (keyed by digest)."""
+
+    name: str = ""
+    inputs: tuple[str, ...] = ()
+    number: int = 0  # its `#N` in the display; 0 until shown
+    started: str = ""
+    completed: str = ""
+    cached: bool = False
+    error: str = ""
+    ended: bool = False  # its end (DONE, CACHED, ERROR, CANCELED) was shown
+
+
+def cancelled(error: str) -> bool:
+    """A vertex stopped because the bake was cancelled, not broken itself."""
+    return "context canceled" in error or error.strip().lower() == "canceled"
+
+
+class BuildxProgress:
+    """Feed it buildx's stderr line by line; it writes the display through `write` and
+    keeps the build graph for `broken`."""
+
+    def __init__(self, write: Write) -> None:
+        self._write = write
+        self.vertices: dict[str, Vertex] = {}
+        self._pending: list[str] = []  # lines of a JSON object not yet closed
+        self._numbers = 0
+
+    def read(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.feed(line)
+        self.close()
+
+    def feed(self, line: str) -> None:
+        """One line of buildx's stderr. rawjson writes each message as an indented
+        JSON object from a `{` line to a `}` line; anything else (the error summary
+        buildx prints at the end) is shown as it is."""
+        text = line.rstrip("\n")
+        if not self._pending and text.startswith("{") and text.endswith("}"):
+            self._pending = [text]  # a message on one line (buildx writes `{}`)
+            self._message(text)
+            return
+        if self._pending or text == "{":
+            self._pending.append(text)
+            if text == "}":
+                self._message("\n".join(self._pending))
+            return
+        if text.strip():
+            self._write(shown(text))
+
+    def close(self) -> None:
+        """End of stream: an object left open is shown as text."""
+        pending, self._pending = self._pending, []
+        for text in pending:
+            self._write(shown(text))
+
+    def _message(self, text: str) -> None:
+        lines, self._pending = self._pending, []
+        try:
+            message = json.loads(text)
+        except ValueError:
+            for line in lines:
+                self._write(shown(line))
+            return
+        if not isinstance(message, dict):
+            return
+        for vertex in _records(message.get("vertexes")):
+            self._vertex(vertex)
+        for status in _records(message.get("statuses")):
+            self._status(status)
+        for log in _records(message.get("logs")):
+            self._log(log)
+
+    def _get(self, digest: object) -> Vertex:
+        return self.vertices.setdefault(str(digest), Vertex())
+
+    def _number(self, vertex: Vertex) -> int:
+        if not vertex.number:
+            self._numbers += 1
+            vertex.number = self._numbers
+        return vertex.number
+
+    def _vertex(self, record: dict[str, object]) -> None:
+        vertex = self._get(record.get("digest"))
+        vertex.name = str(record.get("name") or vertex.name)
+        inputs = record.get("inputs")
+        if isinstance(inputs, list):
+            vertex.inputs = tuple(str(i) for i in inputs)
+        started = str(record.get("started") or "")
+        if started and not vertex.number:
+            self._write(f"#{self._number(vertex)} {shown(vertex.name)}")
+        vertex.started = started or vertex.started
+        vertex.cached = vertex.cached or bool(record.get("cached"))
+        vertex.error = str(record.get("error") or vertex.error)
+        vertex.completed = str(record.get("completed") or vertex.completed)
+        if vertex.completed and not vertex.ended:
+            vertex.ended = True
+            self._write(f"#{self._number(vertex)} {self._end(vertex)}")
+
+    def _end(self, vertex: Vertex) -> str:
+        if vertex.error:
+            return "CANCELED" if cancelled(vertex.error) else f"ERROR: {shown(vertex.error)}"
+        if vertex.cached:
+            return "CACHED"
+        seconds = _seconds(vertex.started, vertex.completed)
+        return "DONE" if seconds is None else f"DONE {seconds:.1f}s"
+
+    def _status(self, record: dict[str, object]) -> None:
+        if record.get("completed"):
+            vertex = self._get(record.get("vertex"))
+            self._write(f"#{self._number(vertex)} {shown(str(record.get('id', '')))} done")
+
+    def _log(self, record: dict[str, object]) -> None:
+        vertex = self._get(record.get("vertex"))
+        try:
+            data = base64.b64decode(str(record.get("data", "")), validate=True)
+        except (binascii.Error, ValueError):
+            return
+        for line in data.decode("utf-8", errors="replace").splitlines():
+            self._write(f"#{self._number(vertex)} {shown(line)}")
+
+    def broken(self, targets: Collection[str]) -> set[str]:
+        """The targets (of `targets`, the ones this bake built) whose build graph holds a
+        vertex that failed by itself, not by cancellation."""
+        failed = [d for d, v in self.vertices.items() if v.error and not cancelled(v.error)]
+        if not failed:
+            return set()
+        if len(targets) == 1:
+            return set(targets)  # bake prefixes no vertex name when it builds one target
+        dependents: dict[str, set[str]] = {}
+        for digest, vertex in self.vertices.items():
+            for source in vertex.inputs:
+                dependents.setdefault(source, set()).add(digest)
+        reached, stack = set(failed), list(failed)
+        while stack:
+            for dependent in dependents.get(stack.pop(), ()):
+                if dependent not in reached:
+                    reached.add(dependent)
+                    stack.append(dependent)
+        names = {target_of(self.vertices[d].name) for d in reached if d in self.vertices}
+        return {name for name in names if name in targets}
+
+
+def target_of(name: str) -> str:
+    """The bake target a vertex name is prefixed with: `[hello-scratch build 4/5] RUN …`
+    and `[hello-scratch] exporting to image` give hello-scratch; '' when none."""
+    match = _TARGET_PREFIX.match(name)
+    return match.group(1) if match else ""
+
+
+def shown(text: str) -> str:
+    """`text` with control characters and other unprintable ones (line and paragraph
+    separators, bidi overrides; tab aside) written as escapes (\\x1b, \\u2028…)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch == "\t" or ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
+def _records(value: object) -> list[dict[str, object]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _seconds(started: str, completed: str) -> float | None:
+    try:
+        begin, end = (datetime.fromisoformat(_FRACTION.sub(r"\1", t)) for t in (started, completed))
+    except ValueError:
+        return None
+    return (end - begin).total_seconds()
