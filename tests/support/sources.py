@@ -66,13 +66,20 @@ class Source:
     # False: the upstream tree as released (`dpkg-source -x --skip-patches`), e.g. when Debian's
     # patches only serve Debian's packaging (lz4's program linked to the shared liblz4).
     debian_patches: bool = True
+    # Files removed after unpacking, as Debian's own build does: dh-cargo builds without the
+    # upstream Cargo.lock, whose crates.io versions Debian's crate set does not have.
+    remove: tuple[str, ...] = ()
+    # Lines deleted from a file after unpacking: (file, exact line), each with its reason below.
+    drop_lines: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
         """The cache directory name: package, version and the start of the .dsc's digest."""
         safe_version = re.sub(r"[^A-Za-z0-9.+-]", "_", self.version)
         upstream = "" if self.debian_patches else "-upstream"
-        return f"{self.package}_{safe_version}-{self.dsc_sha256[:12]}{upstream}"
+        removed = "-no-" + "-".join(sorted(self.remove)) if self.remove else ""
+        removed += "-edited" if self.drop_lines else ""
+        return f"{self.package}_{safe_version}-{self.dsc_sha256[:12]}{upstream}{removed}"
 
 
 # The pins of the real programs (tests/support/real_programs.py says how each builds).
@@ -95,6 +102,10 @@ SOURCES: dict[str, Source] = {
         "rust-ripgrep",
         "13.0.0-4",
         "a6c86dd6e0a0693f9aa44a9b5412d33111ecf14a0acbc237580f05ef96890577",
+        remove=("Cargo.lock",),
+        # Debian's grep crate has no `simd-accel` feature (packed_simd is not in Debian), and
+        # cargo refuses a feature that names a missing one even when nobody enables it.
+        drop_lines=(("Cargo.toml", 'simd-accel = ["grep/simd-accel"]'),),
     ),
     "shfmt": Source(
         "golang-mvdan-sh",
@@ -225,6 +236,14 @@ def _unpack(apt: Apt, source: Source, dest: Path) -> None:
         if proc.returncode != 0:
             raise SourceError(f"dpkg-source -x {dsc.name} failed:\n{proc.stderr.strip()}")
         tree = work / "tree"
+        for name in source.remove:
+            (tree / name).unlink(missing_ok=True)
+        for name, line in source.drop_lines:
+            text = (tree / name).read_text().splitlines(keepends=True)
+            kept = [t for t in text if t.rstrip("\n") != line]
+            if len(kept) == len(text):
+                raise SourceError(f"{source.package}: {name} has no line {line!r}")
+            (tree / name).write_text("".join(kept))
         if source.go_vendor:
             _vendor_go(apt, source, tree, work)
         tree.rename(dest)
