@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from bake_support import remove_images, run_slim, unique_registry
 from support import sources
 from support.real_programs import PROGRAMS, build_reference, debian_package, dockerfile
+
+from slim_bake.measure import measure
 
 GO_MOD = """module example.com/prog/v3
 
@@ -93,3 +98,35 @@ def test_lz4_fetched_built_by_hand_into_scratch_and_measured(docker_engine: None
         assert deb.binary_size > 0
     finally:
         subprocess.run(["docker", "rmi", "-f", ref.image], capture_output=True, check=False)
+
+
+@pytest.mark.docker
+def test_shfmt_through_slim_matches_the_hand_written_build(
+    docker_engine: None, tmp_path: Path
+) -> None:
+    """shfmt (Go, modules vendored from Debian's golang-*-dev) built from the slim.yaml a user
+    writes: smoke-run by slim, and on scratch within 5% of the hand-written multi-stage build
+    (in fact the same binary plus /etc/passwd and /etc/group)."""
+    shutil.copytree(sources.fetch("shfmt"), tmp_path / "shfmt", symlinks=True)
+    config = yaml.safe_load(
+        (Path(__file__).parent / "data" / "real" / "shfmt.slim.yaml").read_text()
+    )
+    registry = unique_registry("real-shfmt")
+    config = {
+        **config,
+        "registry": registry,
+        "bases": yaml.safe_load((Path(__file__).parent / "standin_bases.yaml").read_text()),
+    }
+    config["artifacts"]["shfmt"]["runtimes"] = ["scratch-musl"]
+    (tmp_path / "slim.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    ref = build_reference("shfmt", static=True, tag_prefix="slim-test-reference")
+    tag = f"{registry}/shfmt:scratch-musl"
+    try:
+        done = run_slim("bake", "-c", str(tmp_path / "slim.yaml"), cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        ours = measure(tag, None)
+        binary = next(f.size for f in ours.files if f.path == "/usr/local/bin/shfmt")
+        assert binary == ref.binary_size  # same flags, same binary size
+        assert ref.image_size <= ours.size <= ref.image_size * 1.05
+    finally:
+        remove_images([ref.image, tag])
