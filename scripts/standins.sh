@@ -11,6 +11,8 @@
 #   slim-standin/gcc:bookworm            minbase + gcc libc6-dev musl-tools binutils ca-certificates tzdata
 #   slim-standin/gcc:tools               the gcc stand-in + g++ make cmake meson ninja-build autoconf automake ccache
 #   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev musl-tools ca-certificates
+#   slim-standin/rust:bookworm           minbase + rustc 1.63 cargo gcc + the librust-*-dev crates of the real-program
+#                                        tests (ripgrep's) as cargo's offline crates.io (/usr/share/cargo/registry)
 #   slim-standin/debian:bookworm-slim    minbase without docs/man/locales
 #   slim-standin/busybox:glibc           static busybox + applets + glibc runtime libraries
 #   slim-standin/busybox:static          static busybox + applets only
@@ -51,6 +53,7 @@ readonly IMAGES=(
     "slim-standin/gcc:bookworm|gcc|stand-in for gcc: Debian bookworm minbase + gcc 12, libc6-dev, musl-tools, binutils, ca-certificates, tzdata|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/gcc:tools|gcc-tools|stand-in for gcc with build systems: Debian bookworm minbase + gcc/g++ 12, libc6-dev, musl-tools, make, cmake, meson, ninja, autoconf, automake, ccache|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, musl-tools, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
+    "slim-standin/rust:bookworm|rust|stand-in for rust: Debian bookworm minbase + rustc 1.63, cargo, gcc, libc6-dev and the librust-*-dev crates of ripgrep, crates.io replaced by the offline directory /usr/share/cargo/registry in /usr/local/cargo/config.toml (CARGO_HOME)|ENV CARGO_HOME=/usr/local/cargo;;ENV PATH=/usr/local/cargo/bin:${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/debian:bookworm-slim|debian-slim|stand-in for debian:bookworm-slim: Debian bookworm minbase without docs, man pages and locales|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/busybox:glibc|busybox-glibc|stand-in for busybox:glibc: Debian static busybox + applet links in /bin + glibc 2.36 runtime libraries and loader from Debian libc6|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
     "slim-standin/busybox:static|busybox-static|stand-in for a static busybox: Debian busybox-static at /bin/busybox + applet links in /bin, nothing else|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
@@ -172,6 +175,21 @@ build_golang() {
     # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook (the chroot directory)
     mmdeb "$1" --include=golang-go,gcc,libc6-dev,musl-tools,ca-certificates \
         --customize-hook='mkdir -p "$1/go/src" "$1/go/bin" && chmod -R 1777 "$1/go"'
+}
+# The crates of the real programs that tests/support/real_programs.py builds (ripgrep 13 and its
+# dev-dependencies, which cargo resolves too); apt pulls in their own librust-*-dev dependencies.
+readonly RUST_CRATES=(
+    librust-bstr-dev librust-clap-2-dev librust-grep-dev librust-grep-searcher-dev librust-ignore-dev
+    librust-lazy-static-dev librust-log-dev librust-num-cpus-dev librust-regex-dev librust-serde-json-dev
+    librust-termcolor-dev librust-serde-dev librust-serde-derive-dev librust-walkdir-dev
+)
+build_rust() {
+    # Debian's rustc has only its host target (no musl standard library): glibc builds only.
+    local crates
+    crates="$(IFS=,; echo "${RUST_CRATES[*]}")"
+    # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook (the chroot directory)
+    mmdeb "$1" --include="rustc,cargo,gcc,libc6-dev,binutils,ca-certificates,${crates}" \
+        --customize-hook='mkdir -p "$1/usr/local/cargo/bin" && printf "%s\n" "[source.crates-io]" "replace-with = \"debian\"" "" "[source.debian]" "directory = \"/usr/share/cargo/registry\"" "" "[net]" "offline = true" >"$1/usr/local/cargo/config.toml"'
 }
 build_debian_slim() {
     mmdeb "$1" "${SLIM_DPKG[@]}"
@@ -296,6 +314,7 @@ make_tar() { # make_tar KIND OUT.tar.zst
         gcc) build_gcc "$out" ;;
         gcc-tools) build_gcc_tools "$out" ;;
         golang) build_golang "$out" ;;
+        rust) build_rust "$out" ;;
         debian-slim) build_debian_slim "$out" ;;
         *)
             build_src
@@ -333,7 +352,7 @@ for entry in "${todo[@]}"; do
     tar="$TARS/$kind.tar.zst"
     [[ -s "$tar" ]] && continue
     case "$kind" in
-        gcc | gcc-tools | golang | debian-slim)
+        gcc | gcc-tools | golang | rust | debian-slim)
             log "mmdebstrap: $kind (log: $CACHE/$kind.log)"
             (
                 make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
@@ -349,7 +368,7 @@ for entry in "${todo[@]}"; do
     tar="$TARS/$kind.tar.zst"
     [[ -s "$tar" ]] && continue
     case "$kind" in
-        gcc | gcc-tools | golang | debian-slim) ;;
+        gcc | gcc-tools | golang | rust | debian-slim) ;;
         *)
             make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
             mv "$TARS/$kind.tmp.tar.zst" "$tar"
