@@ -27,8 +27,8 @@ from slim_bake.errors import BuildError
 from slim_bake.judge import BUILD_FAILED, MEASURE_FAILED, TargetResult, failed, judge
 from slim_bake.measure import Measurement, measure
 from slim_bake.plan import Plan, Target
-from slim_bake.safe_text import warn
 from slim_bake.progress import BuildxProgress, shown
+from slim_bake.safe_text import warn
 from slim_bake.smoke import SmokeResult, smoke
 
 WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
