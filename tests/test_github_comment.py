@@ -22,7 +22,7 @@ from github_api_standin import TOO_LONG, GitHubStandin, Misbehaviour
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slim_bake import github
+from slim_bake import github, safe_text
 
 REPO = "octo/app"
 PR = 7
@@ -713,7 +713,7 @@ def test_an_error_message_quoting_any_server_text_stays_one_safe_line(text: str)
     error = github._http_error("GET https://api.github.com/x", 422, message, write=False)
     shown = f"slim: {error}"
     assert len(shown.splitlines()) == 1
-    assert not any(github._is_control(ch) for ch in shown)
+    assert not any(safe_text.is_acting(ch) for ch in shown)
     assert len(message) <= 300
 
 
