@@ -11,12 +11,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 import yaml
 from buildkit_rules import parse, run_commands, stage_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_render import load_hcl
 
 from slim_bake.cli import main
 from slim_bake.config import load_config
@@ -393,22 +393,6 @@ def bake_targets(tmp_path: Path, text: str) -> dict[str, Any]:
         )  # fmt: skip
         targets: dict[str, Any] = json.loads(out.stdout)["target"]
         return {"docker-metadata-action": {}, **targets}
-
-
-def load_hcl(text: str) -> dict[str, Any]:
-    """python-hcl2's reading, with HCL's `$${`/`%%{` escapes undone as bake does."""
-    options = hcl2.SerializationOptions(strip_string_quotes=True)
-
-    def unescape(value: Any) -> Any:
-        if isinstance(value, str):
-            return value.replace("$${", "${").replace("%%{", "%{")
-        if isinstance(value, dict):
-            return {unescape(k): unescape(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [unescape(v) for v in value]
-        return value
-
-    return unescape(hcl2.loads(text, serialization_options=options))  # type: ignore[no-any-return]
 
 
 ARGV_STUB = 'for a in "$@"; do printf "%s\\0" "$a"; done\n'

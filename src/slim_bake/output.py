@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,29 +134,26 @@ def write_atomic(path: Path, content: str) -> None:
     so an interrupted run leaves the old file or the new one, never half of either.
     No fsync: the rename gives atomicity against interruption, and a generated file
     lost to a power cut is regenerated from slim.yaml (fsync doubled generate's time)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _publish(path, content, os.replace)
 
 
 def write_new(path: Path, content: str) -> None:
     """write_atomic for a file that must not exist yet: the whole file appears at once
     or nothing does, and a file that is there (even one made meanwhile) is never
     replaced (FileExistsError): the temporary file is hard-linked, not renamed."""
+    _publish(path, content, os.link)
+
+
+def _publish(path: Path, content: str, put: Callable[[str, Path], None]) -> None:
+    """Write `content` to a temporary file beside `path`, then `put` it in place; the
+    temporary file never outlives the call (an interrupted run unwinds through here)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(content)
         os.chmod(tmp, 0o644)
-        os.link(tmp, path)
+        put(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
