@@ -132,3 +132,34 @@ def test_no_build_output_can_repaint_the_terminal_or_start_a_workflow_command(
     for line in shown[:-1]:
         assert line.startswith("#1 ")
         assert all(ch == "\t" or ch.isprintable() for ch in line), line
+
+
+def test_a_log_line_split_across_messages_is_shown_whole() -> None:
+    """BuildKit sends a step's output in chunks that cut lines anywhere: the display
+    joins them (`Compiling ripgrep v13.0.0` must not appear as three lines)."""
+    lines: list[str] = []
+    progress = BuildxProgress(lines.append)
+
+    def log(data: bytes) -> str:
+        record = {"vertex": "sha256:a", "stream": 1, "data": base64.b64encode(data).decode()}
+        return json.dumps({"logs": [record]})
+
+    started = {
+        "digest": "sha256:a",
+        "name": "[t build 2/2] RUN make",
+        "started": "2026-12-02T00:00:00Z",
+    }
+    progress.read(
+        [
+            json.dumps({"vertexes": [started]}),
+            log(b"   Compiling rip"),
+            log(b"grep v13.0.0\nsecond "),
+            log(b"line\nunfinished"),
+        ]
+    )
+    assert lines == [
+        "#1 [t build 2/2] RUN make",
+        "#1    Compiling ripgrep v13.0.0",
+        "#1 second line",
+        "#1 unfinished",
+    ]

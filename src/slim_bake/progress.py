@@ -44,6 +44,7 @@ class Vertex:
     cached: bool = False
     error: str = ""
     ended: bool = False  # its end (DONE, CACHED, ERROR, CANCELED) was shown
+    partial: bytes = b""  # log output after its last newline: chunks split lines anywhere
 
 
 def cancelled(error: str) -> bool:
@@ -84,10 +85,12 @@ class BuildxProgress:
             self._write(shown(text))
 
     def close(self) -> None:
-        """End of stream: an object left open is shown as text."""
+        """End of stream: an object left open is shown as text, unfinished log lines too."""
         pending, self._pending = self._pending, []
         for text in pending:
             self._write(shown(text))
+        for vertex in self.vertices.values():
+            self._flush(vertex)
 
     def _message(self, text: str) -> None:
         lines, self._pending = self._pending, []
@@ -130,6 +133,7 @@ class BuildxProgress:
         vertex.completed = str(record.get("completed") or vertex.completed)
         if vertex.completed and not vertex.ended:
             vertex.ended = True
+            self._flush(vertex)
             self._write(f"#{self._number(vertex)} {self._end(vertex)}")
 
     def _end(self, vertex: Vertex) -> str:
@@ -151,8 +155,18 @@ class BuildxProgress:
             data = base64.b64decode(str(record.get("data", "")), validate=True)
         except (binascii.Error, ValueError):
             return
-        for line in data.decode("utf-8", errors="replace").splitlines():
-            self._write(f"#{self._number(vertex)} {shown(line)}")
+        *lines, vertex.partial = (vertex.partial + data).split(b"\n")
+        for line in lines:
+            self._show_log(vertex, line)
+
+    def _flush(self, vertex: Vertex) -> None:
+        if vertex.partial:
+            line, vertex.partial = vertex.partial, b""
+            self._show_log(vertex, line)
+
+    def _show_log(self, vertex: Vertex, line: bytes) -> None:
+        text = line.decode("utf-8", errors="replace").rstrip("\r")
+        self._write(f"#{self._number(vertex)} {shown(text)}")
 
     def broken(self, targets: Collection[str]) -> set[str]:
         """The targets (of `targets`, the ones this bake built) whose build graph holds a
