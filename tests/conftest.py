@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN_BASES: dict[str, object] = yaml.safe_load(
     (Path(__file__).parent / "standin_bases.yaml").read_text()
 )
 HELLO_C = (ROOT / "examples" / "hello" / "hello.c").read_text()
+
+# CI runs the property tests with a fixed seed and no example database, so that a result
+# is reproducible from the commit alone; a developer's run explores new examples each time.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _engine_problem() -> str | None:
