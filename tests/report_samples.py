@@ -3,18 +3,16 @@ engine: the same model `slim bake` fills from real measurements."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from slim_bake.compare import compare, report_to_json
 from slim_bake.config import Budget
+from slim_bake.gitrepo import Checkout
+from slim_bake.judge import Status, Verdict
 from slim_bake.measure import FileInfo, Layer
-from slim_bake.report_doc import (
-    Figures,
-    Report,
-    TargetRecord,
-    file_list,
-)
+from slim_bake.report.build import file_list
+from slim_bake.report.compare import compare
+from slim_bake.report.json_output import render
+from slim_bake.report.model import Figures, Report, SmokeRecord, TargetRecord
 
 BASE_LAYER = "sha256:" + "b" * 64
 COPY_BINARY = "COPY /out/hello /usr/local/bin/hello # buildkit"
@@ -61,11 +59,10 @@ def target(
         name=name,
         artifact=name.split("-", 1)[0],
         runtime=name.split("-", 1)[-1],
-        status=status,
-        reasons=reasons,
+        verdict=Verdict(Status(status), reasons),
         budget=budget or Budget(),
         figures=measured,
-        smoke={"ok": True, "exit_code": 0, "message": "", "stdout": "Hello\n", "stderr": ""},
+        smoke=SmokeRecord(ok=True, exit_code=0, message="", stdout="Hello\n", stderr=""),
     )
 
 
@@ -77,7 +74,7 @@ def report(*targets: TargetRecord, config_targets: tuple[str, ...] | None = None
         config_path="slim.yaml",
         config_sha256=digest(7),
         config_targets=config_targets if config_targets is not None else names,
-        git={"commit": "a" * 40, "branch": "main", "dirty": False},
+        git=Checkout(commit="a" * 40, branch="main", dirty=False),
         environment={"engine": "26.1.5", "buildx": "0.13.1"},
         compression={"format": "gzip", "level": 6},
         targets=targets,
@@ -94,5 +91,5 @@ def hello(binary: int, extra_files: tuple[tuple[str, int], ...] = ()) -> Figures
 
 
 def write(path: Path, data: Report) -> Path:
-    path.write_text(json.dumps(report_to_json(compare(None, data)), indent=2))
+    path.write_text(render(compare(None, data)))
     return path

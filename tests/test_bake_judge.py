@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from slim_bake.commands.bake import select
-from slim_bake.config import load_config
+from slim_bake.config import Budget, load_config
 from slim_bake.errors import UsageError
 from slim_bake.judge import (
     BUILD_FAILED,
@@ -23,8 +23,11 @@ from slim_bake.judge import (
     judge,
 )
 from slim_bake.measure import FileInfo, Layer, Measurement
+from slim_bake.pipeline import result
 from slim_bake.plan import Plan, Target, make_plan
-from slim_bake.report import COLUMNS, format_table
+from slim_bake.report.build import from_results
+from slim_bake.report.compare import compare
+from slim_bake.report.terminal import COLUMNS, format_table
 from slim_bake.smoke import SmokeResult
 
 CONFIG = {
@@ -51,6 +54,10 @@ def target(plan: Plan, name: str) -> Target:
     return next(t for t in plan.targets if t.name == name)
 
 
+def budget(plan: Plan, name: str) -> Budget:
+    return target(plan, name).budget
+
+
 def measured(size: int, compressed: int, layers: int = 2) -> Measurement:
     each = [
         Layer(f"sha256:{i}", size // layers, compressed // layers, f"COPY {i}", False)
@@ -73,7 +80,7 @@ BAD_SMOKE = SmokeResult(False, 0, "Goodbye\n", "", "stdout 'Goodbye', expected '
 
 
 def test_within_every_budget_passes(plan: Plan) -> None:
-    result = judge(target(plan, "hello-scratch-musl"), measured(20_000, 8_000), OK_SMOKE)
+    result = judge(budget(plan, "hello-scratch-musl"), measured(20_000, 8_000), OK_SMOKE)
     assert (result.status, result.reasons) == (PASS, ())
 
 
@@ -88,35 +95,35 @@ def test_within_every_budget_passes(plan: Plan) -> None:
 def test_one_byte_or_one_layer_over_a_budget_fails_and_says_which(
     plan: Plan, size: int, compressed: int, layers: int, named: str
 ) -> None:
-    result = judge(target(plan, "hello-scratch-musl"), measured(size, compressed, layers), None)
+    result = judge(budget(plan, "hello-scratch-musl"), measured(size, compressed, layers), None)
     assert result.status == OVER_BUDGET
     assert result.reasons == (named,)
 
 
 def test_a_failed_smoke_check_outranks_a_broken_budget_and_both_are_named(plan: Plan) -> None:
-    result = judge(target(plan, "hello-alpine"), measured(4_000_000, 10), BAD_SMOKE)
+    result = judge(budget(plan, "hello-alpine"), measured(4_000_000, 10), BAD_SMOKE)
     assert result.status == SMOKE_FAILED
     assert result.reasons[0].startswith("smoke check: stdout 'Goodbye'")
     assert result.reasons[1].startswith("size 4MB (4,000,000 B) > 3MB")
 
 
 def test_a_target_without_budgets_passes_any_size(plan: Plan) -> None:
-    result = judge(target(plan, "hello-debian-slim"), measured(10**12, 10**12, 99), None)
+    result = judge(budget(plan, "hello-debian-slim"), measured(10**12, 10**12, 99), None)
     assert result.status == PASS
 
 
 def test_no_measurement_fails_closed(plan: Plan) -> None:
-    result = judge(target(plan, "hello-alpine"), None, OK_SMOKE)
+    result = judge(budget(plan, "hello-alpine"), None, OK_SMOKE)
     assert result.status == MEASURE_FAILED
 
 
 def test_exit_code_is_the_worst_outcome(plan: Plan) -> None:
     musl = target(plan, "hello-scratch-musl")
-    passed = judge(musl, measured(1, 1), None)
-    over = judge(musl, measured(10**9, 1), None)
-    smoke_failed = judge(musl, measured(1, 1), BAD_SMOKE)
-    build_failed = failed(musl, BUILD_FAILED, "the build failed")
-    measure_failed = failed(musl, MEASURE_FAILED, "cannot export")
+    passed = judge(musl.budget, measured(1, 1), None)
+    over = judge(musl.budget, measured(10**9, 1), None)
+    smoke_failed = judge(musl.budget, measured(1, 1), BAD_SMOKE)
+    build_failed = failed(BUILD_FAILED, "the build failed")
+    measure_failed = failed(MEASURE_FAILED, "cannot export")
     assert exit_code([]) == 0
     assert exit_code([passed, passed]) == 0
     assert exit_code([passed, over]) == 1
@@ -126,12 +133,14 @@ def test_exit_code_is_the_worst_outcome(plan: Plan) -> None:
 
 
 def test_the_table_has_one_row_per_target_and_a_line_per_reason(plan: Plan) -> None:
+    musl, alpine = measured(17_929, 4_076), measured(4_000_000, 1_500_000)
+    musl_target, alpine_target = target(plan, "hello-scratch-musl"), target(plan, "hello-alpine")
     results = [
-        judge(target(plan, "hello-scratch-musl"), measured(17_929, 4_076), OK_SMOKE),
-        judge(target(plan, "hello-alpine"), measured(4_000_000, 1_500_000), BAD_SMOKE),
-        failed(target(plan, "hello-debian-slim"), BUILD_FAILED, "the build failed"),
+        result(musl_target, judge(musl_target.budget, musl, OK_SMOKE), musl, OK_SMOKE),
+        result(alpine_target, judge(alpine_target.budget, alpine, BAD_SMOKE), alpine, BAD_SMOKE),
+        result(target(plan, "hello-debian-slim"), failed(BUILD_FAILED, "the build failed")),
     ]
-    lines = format_table(results).splitlines()
+    lines = format_table(compare(None, from_results(plan, results))).splitlines()
     cells = [re.split(r"\s{2,}", line) for line in lines]
     assert cells[0] == list(COLUMNS)
     assert cells[2] == [

@@ -25,14 +25,17 @@ from bake_support import (
     write_project,
 )
 
-from slim_bake.bake import bake_targets, base_image
+from slim_bake.bake import base_image
 from slim_bake.config import load_config
 from slim_bake.engine import client
-from slim_bake.judge import PASS, TargetResult
+from slim_bake.judge import PASS
 from slim_bake.measure import Measurement
 from slim_bake.output import plan_changes, regenerate
+from slim_bake.pipeline import TargetResult, bake_targets
 from slim_bake.plan import Plan, Target, make_plan
-from slim_bake.report import format_table
+from slim_bake.report.build import from_results
+from slim_bake.report.compare import compare
+from slim_bake.report.terminal import format_table
 from slim_bake.units import parse_size
 
 pytestmark = pytest.mark.docker
@@ -324,7 +327,7 @@ def test_standin_size_agrees_with_disl_on_the_classic_store(baked: Baked) -> Non
 
 def test_standin_table_shows_every_target_with_its_figures(baked: Baked) -> None:
     results = list(baked.results.values())
-    lines = format_table(results).splitlines()
+    lines = format_table(compare(None, from_results(baked.plan, results))).splitlines()
     assert len(lines) == 2 + len(results)
     for line, result in zip(lines[2:], results, strict=True):
         cells = re.split(r"\s{2,}", line)

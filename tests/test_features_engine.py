@@ -21,10 +21,10 @@ import yaml
 from bake_support import STANDIN_BASES, remove_images, unique_registry
 from test_bake_standin import elf_interpreter, file_from_image
 
-from slim_bake.bake import bake_targets
 from slim_bake.config import load_config
-from slim_bake.judge import PASS, TargetResult
+from slim_bake.judge import PASS
 from slim_bake.output import regenerate
+from slim_bake.pipeline import TargetResult, bake_targets
 from slim_bake.plan import Plan, make_plan
 
 pytestmark = pytest.mark.docker

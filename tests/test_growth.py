@@ -7,17 +7,9 @@ from __future__ import annotations
 import pytest
 from report_samples import BASE_LAYER, COPY_BINARY, COPY_ROOTFS, figures, hello, report, target
 
-from slim_bake.compare import (
-    BASELINE_FAILED,
-    COMPARED,
-    FAILED,
-    NEW,
-    NOT_BUILT,
-    REMOVED,
-    compare,
-)
 from slim_bake.config import Budget
-from slim_bake.report_doc import FILE_LIMIT
+from slim_bake.report.compare import compare
+from slim_bake.report.model import FILE_LIMIT, State
 from slim_bake.units import parse_growth
 
 PERCENT_5 = Budget(max_growth=parse_growth("5%"), spelled={"max_growth": "5%"})
@@ -96,12 +88,12 @@ def test_new_removed_not_built_and_failed_targets_are_shown_as_such_never_passed
     result = compare(base, head)
     states = {t.name: t.state for t in (*result.targets, *result.missing)}
     assert states == {
-        "hello-a": COMPARED,
-        "hello-b": BASELINE_FAILED,
-        "hello-e": NEW,
-        "hello-f": FAILED,
-        "hello-c": NOT_BUILT,  # still in slim.yaml, not selected in this run
-        "hello-d": REMOVED,  # gone from slim.yaml
+        "hello-a": State.COMPARED,
+        "hello-b": State.BASELINE_FAILED,
+        "hello-e": State.NEW,
+        "hello-f": State.FAILED,
+        "hello-c": State.NOT_BUILT,  # still in slim.yaml, not selected in this run
+        "hello-d": State.REMOVED,  # gone from slim.yaml
     }
     by_name = {t.name: t for t in result.targets}
     assert by_name["hello-b"].base is not None and by_name["hello-b"].base.status == "build-failed"

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from conftest import HELLO_C, STANDIN_BASES
 
-from slim_bake import baseline
 from slim_bake.cli import main
 from slim_bake.config import load_config
 from slim_bake.output import render_all
 from slim_bake.plan import make_plan
 from slim_bake.render import ignore
+from slim_bake.report import reading as baseline
 
 
 def write(root: Path, config: dict[str, object]) -> Path:

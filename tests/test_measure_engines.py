@@ -20,11 +20,11 @@ from bake_support import (
     write_project,
 )
 
-from slim_bake.bake import bake_targets
 from slim_bake.config import load_config
-from slim_bake.judge import PASS, TargetResult
+from slim_bake.judge import PASS
 from slim_bake.measure import MeasureCache, Measurement, measure
 from slim_bake.output import regenerate
+from slim_bake.pipeline import TargetResult, bake_targets
 from slim_bake.plan import Plan, make_plan
 
 pytestmark = pytest.mark.docker

@@ -31,17 +31,18 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from report_samples import COPY_BINARY, COPY_ROOTFS, digest, figures, hello, report, target, write
 
-from slim_bake import github, markdown, safe_text
+from slim_bake import github, safe_text
 from slim_bake.cli import main
-from slim_bake.compare import Comparison, compare
 from slim_bake.config import Budget
 from slim_bake.errors import Diagnostic
-from slim_bake.judge import STATUSES, TargetResult
+from slim_bake.gitrepo import Checkout
+from slim_bake.judge import STATUSES, Status, Verdict
 from slim_bake.loader import format_path
-from slim_bake.report import format_table
-from slim_bake.report_doc import TargetRecord
+from slim_bake.report import markdown
+from slim_bake.report.compare import compare
+from slim_bake.report.model import Comparison, SmokeRecord, TargetRecord
+from slim_bake.report.terminal import format_comparison, format_table, why_lines
 from slim_bake.safe_text import say, visible
-from slim_bake.terminal import format_comparison, why_lines
 
 # --- The runner's rules ---------------------------------------------------------------------------
 
@@ -191,16 +192,17 @@ def comparisons(draw: st.DrawFn) -> Comparison:
             image=draw(hostile),
         )
         budget = Budget(max=2_000, max_growth=("percent", 5.0), spelled={"max": draw(hostile)})
-        smoke = {"ok": False, "exit_code": 1, "message": draw(hostile)}
-        smoke |= {"stdout": draw(hostile), "stderr": draw(hostile)}
+        smoke = SmokeRecord(False, 1, draw(hostile), draw(hostile), draw(hostile))
         status = draw(st.sampled_from(STATUSES))
+        verdict = Verdict(status, tuple(draw(st.lists(hostile, max_size=2))))
         record = TargetRecord(
-            name, draw(hostile), draw(hostile), status, tuple(draw(st.lists(hostile, max_size=2))),
+            name, draw(hostile), draw(hostile), verdict,
             budget, after if status not in ("build-failed", "measure-failed") else None, smoke,
         )  # fmt: skip
         heads.append(record)
         if draw(st.booleans()):
-            bases.append(dataclasses.replace(record, figures=before, status="pass", reasons=()))
+            passed = Verdict(Status.PASS)
+            bases.append(dataclasses.replace(record, figures=before, verdict=passed))
     gone = [n for n in draw(names) if n not in {t.name for t in heads}][:2]
     bases += [target(n, hello(1_000)) for n in gone]
     removed = draw(st.booleans())
@@ -208,7 +210,7 @@ def comparisons(draw: st.DrawFn) -> Comparison:
         *heads, config_targets=tuple(t.name for t in heads) + (() if removed else tuple(gone))
     )
     base = dataclasses.replace(
-        report(*bases), git={"commit": draw(hostile), "branch": draw(hostile), "dirty": False}
+        report(*bases), git=Checkout(commit=draw(hostile), branch=draw(hostile), dirty=False)
     )
     return compare(base, head, source=draw(hostile))
 
@@ -244,8 +246,11 @@ def test_the_bake_table_shows_values_and_never_plays_them(
     targets: list[str], reasons: list[str], spelled: str
 ) -> None:
     budget = Budget(max=1_000, spelled={"max": spelled})
-    results = [TargetResult(t, "smoke-failed", tuple(reasons), None, None, budget) for t in targets]
-    text = format_table(results)
+    failed = Verdict(Status.SMOKE_FAILED, tuple(reasons))
+    records = [
+        TargetRecord(t, None, None, failed, budget, figures=None, smoke=None) for t in targets
+    ]
+    text = format_table(compare(None, report(*records)))
     assert acting(text) == []
     assert text.count("\n") == 2 + len(targets) * (1 + len(reasons))
 

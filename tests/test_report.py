@@ -21,10 +21,14 @@ from report_samples import COPY_BINARY, figures, hello, report, target, write
 
 from slim_bake import presets
 from slim_bake.cli import main
-from slim_bake.compare import Comparison, compare, report_to_json
 from slim_bake.config import Budget
-from slim_bake.markdown import render
-from slim_bake.terminal import format_comparison, use_color, visible
+from slim_bake.report.codec import to_json as report_to_json
+from slim_bake.report.compare import compare
+from slim_bake.report.markdown import render
+from slim_bake.report.model import Comparison
+from slim_bake.report.reading import parse_report
+from slim_bake.report.terminal import format_comparison, use_color
+from slim_bake.safe_text import visible
 from slim_bake.units import parse_growth
 
 NASTY = (
@@ -230,6 +234,37 @@ def capture_stdout_of(argv: list[str]) -> str:
     done = subprocess.run(["slim", *argv], capture_output=True, text=True, check=False)
     assert done.returncode in (0, 1), done.stderr
     return done.stdout
+
+
+# Written by slim before the report package (main at 7ec3c5f): the run's report (no
+# baseline), a comparison report, and what `slim report` printed and wrote for the two.
+REPORT_V1 = Path(__file__).parent / "data" / "report-v1"
+
+
+def test_a_report_written_before_the_report_package_reads_back_unchanged() -> None:
+    for name in ("v1-main-run.json", "v1-main-comparison.json"):
+        text = (REPORT_V1 / name).read_text()
+        data = json.loads(text)
+        read = parse_report(text, name)
+        if data["baseline"] is None:  # the run's own report is its comparison with nothing
+            assert report_to_json(compare(None, read)) == data
+        assert [t.name for t in read.targets] == [t["name"] for t in data["targets"]]
+        assert [t.status for t in read.targets] == [t["checks"]["status"] for t in data["targets"]]
+
+
+def test_slim_report_on_reports_written_before_prints_and_writes_the_same(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The table, the JSON and the Markdown of one comparison, byte for byte as slim
+    printed and wrote them before the report package."""
+    monkeypatch.chdir(REPORT_V1)
+    markdown_file = tmp_path / "report.md"
+    args = ["v1-main-run.json", "v1-main-comparison.json", "--markdown", str(markdown_file)]
+    assert main(["report", *args, "--json"]) == 3  # a measurement failed in HEAD
+    out, err = capsys.readouterr()
+    assert out == (REPORT_V1 / "expected-report.json").read_text()
+    assert err == (REPORT_V1 / "expected-table.txt").read_text()
+    assert markdown_file.read_text() == (REPORT_V1 / "expected-report.md").read_text()
 
 
 def test_slim_schema_report_prints_a_valid_schema(capsys: pytest.CaptureFixture[str]) -> None:

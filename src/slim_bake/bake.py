@@ -1,4 +1,5 @@
-"""Build targets with `docker buildx bake`, then smoke-run, measure and judge each one.
+"""Build targets with `docker buildx bake`: the build stage, nothing after it (the
+smoke runs, measurements and verdicts follow in slim_bake.pipeline).
 
 BuildKit does the building: slim runs `docker buildx bake -f <bake file> --load
 [--builder NAME] TARGET...` from slim.yaml's folder with explicit targets (so no
@@ -10,92 +11,24 @@ finds out which targets were really built in this run (their tag now names a
 different image than before; an image left from an earlier run never counts), reads
 from buildx's rawjson progress which targets broke (progress.py), and bakes all the
 others again in one bake, until a bake succeeds or shows no new broken target. A
-broken target is build-failed; the others are still smoke-run, measured and reported.
-Only when buildx's progress names no broken target does slim bake each target alone."""
+broken target is left out of the built set; the others are still smoke-run, measured
+and reported. Only when buildx's progress names no broken target does slim bake each
+target alone."""
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from slim_bake import engine
 from slim_bake.errors import BuildError
-from slim_bake.judge import BUILD_FAILED, MEASURE_FAILED, TargetResult, failed, judge
-from slim_bake.measure import Measurement, measure
 from slim_bake.plan import Plan, Target
 from slim_bake.progress import BuildxProgress, shown
 from slim_bake.safe_text import warn
-from slim_bake.smoke import SmokeResult, smoke
 
-WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
 Notify = Callable[[str], None]
-
-
-def bake_targets(
-    plan: Plan,
-    targets: list[Target],
-    *,
-    builder: str | None = None,
-    run_smoke: bool = True,
-    notify: Notify = warn,
-) -> list[TargetResult]:
-    """Build, smoke-run, measure and judge `targets`; one result each, in plan order."""
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        # Measure the local base images while BuildKit builds: their layers (hundreds of
-        # MB for a toolchain image) are compressed once, during the build, and skipped
-        # when the images that carry them are measured.
-        bases = {base_image(t) for t in targets} - {"scratch"}
-        warming = {base: pool.submit(_warm, base) for base in sorted(bases)}
-        built = build(plan, targets, builder=builder, notify=notify)
-        futures = [
-            pool.submit(_check, target, run_smoke, warming.get(base_image(target)))
-            if target.name in built
-            else None
-            for target in targets
-        ]
-        return [
-            future.result()
-            if future is not None
-            else failed(target, BUILD_FAILED, "the build failed (see the build output above)")
-            for target, future in zip(targets, futures, strict=True)
-        ]
-
-
-def _warm(base: str) -> None:
-    # Only a head start: whatever fails here (a base BuildKit pulled but the image store
-    # lacks) is met again, and reported, when the target itself is measured.
-    # Measured as its own base, so that no file list is loaded for it.
-    with contextlib.suppress(Exception):
-        measure(base, base)
-
-
-def _check(target: Target, run_smoke: bool, base_measured: Future[None] | None) -> TargetResult:
-    """Smoke-run, measure and judge one built target. Fail closed: an unexpected error
-    (the engine going away mid-run) fails this target with its message, not the run."""
-    tag = target.tags[0]
-    smoked: SmokeResult | None = None
-    if run_smoke and target.smoke is not None:
-        try:
-            smoked = smoke(tag, target.smoke)
-        except Exception as exc:
-            smoked = SmokeResult(False, None, "", "", f"the smoke run failed: {_describe(exc)}")
-    if base_measured is not None:
-        base_measured.result()  # its layers are then in the cache, not compressed twice
-    try:
-        measured: Measurement = measure(tag, base_image(target))
-    except BuildError as exc:
-        return failed(target, MEASURE_FAILED, f"measurement failed: {exc}", smoked)
-    except Exception as exc:
-        return failed(target, MEASURE_FAILED, f"measurement failed: {_describe(exc)}", smoked)
-    return judge(target, measured, smoked)
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}".strip()[:300]
 
 
 def base_image(target: Target) -> str:

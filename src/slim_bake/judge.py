@@ -1,5 +1,6 @@
 """A target's verdict: its build, smoke check and measurement against its absolute
-budgets (max, max_compressed, max_layers). Growth against a baseline is judged elsewhere.
+budgets (max, max_compressed, max_layers). Growth against a baseline is judged by the
+report (slim_bake.report.compare), which only ever turns a pass into over-budget.
 
 Fail closed: anything that could not be checked is a failure, never a pass."""
 
@@ -7,64 +8,66 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from slim_bake.config import Budget
 from slim_bake.errors import EXIT_BUILD, EXIT_FAILED, EXIT_OK
 from slim_bake.measure import Measurement
-from slim_bake.plan import Target
 from slim_bake.smoke import SmokeResult
 from slim_bake.units import format_size
 
-PASS = "pass"
-OVER_BUDGET = "over-budget"
-SMOKE_FAILED = "smoke-failed"
-BUILD_FAILED = "build-failed"
-MEASURE_FAILED = "measure-failed"
-STATUSES = (PASS, OVER_BUDGET, SMOKE_FAILED, BUILD_FAILED, MEASURE_FAILED)
-EXIT_CODES = {  # status -> exit code, worst wins
-    PASS: EXIT_OK,
-    OVER_BUDGET: EXIT_FAILED,
-    SMOKE_FAILED: EXIT_FAILED,
-    BUILD_FAILED: EXIT_BUILD,
-    MEASURE_FAILED: EXIT_BUILD,
+
+class Status(StrEnum):
+    """A target's verdict, as the table, the JSON report and the exit code name it."""
+
+    PASS = "pass"
+    OVER_BUDGET = "over-budget"
+    SMOKE_FAILED = "smoke-failed"
+    BUILD_FAILED = "build-failed"
+    MEASURE_FAILED = "measure-failed"
+
+
+PASS = Status.PASS
+OVER_BUDGET = Status.OVER_BUDGET
+SMOKE_FAILED = Status.SMOKE_FAILED
+BUILD_FAILED = Status.BUILD_FAILED
+MEASURE_FAILED = Status.MEASURE_FAILED
+STATUSES = tuple(Status)
+EXIT_CODES: dict[Status, int] = {  # status -> exit code, worst wins
+    Status.PASS: EXIT_OK,
+    Status.OVER_BUDGET: EXIT_FAILED,
+    Status.SMOKE_FAILED: EXIT_FAILED,
+    Status.BUILD_FAILED: EXIT_BUILD,
+    Status.MEASURE_FAILED: EXIT_BUILD,
 }
 
 
 @dataclass(frozen=True)
-class TargetResult:
-    target: str
-    status: str  # one of STATUSES
-    reasons: tuple[str, ...]  # why it did not pass; empty when it passed
-    measurement: Measurement | None
-    smoke: SmokeResult | None  # None: not run (--no-smoke, no smoke spec, or no image)
-    budget: Budget
+class Verdict:
+    status: Status
+    reasons: tuple[str, ...] = ()  # why it did not pass; empty when it passed
 
 
-def judge(
-    target: Target, measurement: Measurement | None, smoke: SmokeResult | None
-) -> TargetResult:
+def judge(budget: Budget, measurement: Measurement | None, smoke: SmokeResult | None) -> Verdict:
     """The verdict of a built target. A failed smoke check outranks a broken budget
     (both are named in `reasons`); no measurement is a measurement failure."""
     if measurement is None:
-        return failed(target, MEASURE_FAILED, "the image was not measured", smoke)
+        return failed(Status.MEASURE_FAILED, "the image was not measured")
     smoke_reasons = [] if smoke is None or smoke.ok else [f"smoke check: {smoke.message}"]
-    budget_reasons = list(over_budget(target.budget, measurement))
-    status = SMOKE_FAILED if smoke_reasons else OVER_BUDGET if budget_reasons else PASS
-    return TargetResult(
-        target.name,
-        status,
-        tuple(smoke_reasons + budget_reasons),
-        measurement,
-        smoke,
-        target.budget,
+    budget_reasons = list(over_budget(budget, measurement))
+    status = (
+        Status.SMOKE_FAILED
+        if smoke_reasons
+        else Status.OVER_BUDGET
+        if budget_reasons
+        else Status.PASS
     )
+    return Verdict(status, tuple(smoke_reasons + budget_reasons))
 
 
-def failed(
-    target: Target, status: str, reason: str, smoke: SmokeResult | None = None
-) -> TargetResult:
+def failed(status: Status, reason: str) -> Verdict:
     """A target that could not be built or measured."""
-    return TargetResult(target.name, status, (reason,), None, smoke, target.budget)
+    return Verdict(status, (reason,))
 
 
 def over_budget(budget: Budget, measurement: Measurement) -> Iterable[str]:
@@ -89,6 +92,6 @@ def _exceeds(what: str, value: int, limit: int, spelled: str | None) -> str:
     )
 
 
-def exit_code(results: Iterable[TargetResult]) -> int:
+def exit_code(verdicts: Iterable[Verdict]) -> int:
     """3 if anything failed to build or measure, else 1 if a check failed, else 0."""
-    return max((EXIT_CODES[r.status] for r in results), default=EXIT_OK)
+    return max((EXIT_CODES[v.status] for v in verdicts), default=EXIT_OK)

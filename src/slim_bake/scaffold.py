@@ -72,7 +72,7 @@ def first_build(
 ) -> dict[str, Any]:
     """`config` after one `slim bake` of it: the runtimes that built, each with a `max`
     budget, and a smoke run if one passes. Nothing is left behind when none builds."""
-    from slim_bake.bake import bake_targets
+    from slim_bake.pipeline import bake_targets
     from slim_bake.smoke import smoke
 
     planned = plan(path, config, detection)

@@ -1,4 +1,6 @@
-"""`slim bake`: regenerate if stale, build with buildx bake, smoke-run, measure, judge."""
+"""`slim bake`: regenerate if stale, then the pipeline (build with buildx bake, smoke-run,
+measure, judge), then the report: one Comparison (against the baseline, or none) that
+every output renders."""
 
 from __future__ import annotations
 
@@ -6,21 +8,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from slim_bake import report_doc
-from slim_bake.bake import bake_targets
-from slim_bake.baseline import load_report
 from slim_bake.cli import add_config_argument
-from slim_bake.commands.report import add_output_arguments, write_outputs
-from slim_bake.compare import compare, report_to_json
+from slim_bake.commands.report import add_output_arguments, show
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError
-from slim_bake.judge import TargetResult, exit_code
 from slim_bake.output import regenerate, shown
+from slim_bake.pipeline import TargetResult, bake_targets
 from slim_bake.plan import Plan, Target, make_plan
-from slim_bake.report import format_table
-from slim_bake.report_doc import Report
-from slim_bake.safe_text import json_text, say, visible, write
-from slim_bake.terminal import format_comparison, use_color
+from slim_bake.report import build
+from slim_bake.report.compare import compare
+from slim_bake.report.model import Report
+from slim_bake.report.reading import load_report
+from slim_bake.safe_text import say, visible
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,26 +50,18 @@ def run(args: argparse.Namespace) -> int:
     base = load_report(args.baseline, plan.config.directory) if args.baseline else None
     regenerate_first(plan)
     results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
-    if not (base or args.json or args.write_report or args.markdown):
-        write(format_table(results))
-        return exit_code(results)
-    return report(args, plan, results, base)
+    return show(args, compare(base, head_report(args, plan, results, base), source=args.baseline))
 
 
-def report(
+def head_report(
     args: argparse.Namespace, plan: Plan, results: list[TargetResult], base: Report | None
-) -> int:
-    """The reports asked for: the files, the table (with baseline columns when there is
-    one; on stderr under --json, whose stdout is the JSON report alone)."""
-    table = sys.stderr if args.json else sys.stdout
-    head = report_doc.from_results(plan, results, report_doc.environment(args.builder))
-    comparison = compare(base, head, source=args.baseline)
-    write_outputs(comparison, args.markdown, args.write_report)
-    write(format_comparison(comparison, use_color(table)) if base else format_table(results), table)
-    if args.json:
-        table.flush()
-        write(json_text(report_to_json(comparison)))
-    return comparison.exit_code
+) -> Report:
+    """This run's report; with the engine and git it was made with only when it is
+    compared or leaves the process (asking costs a call to each)."""
+    if not (base or args.json or args.write_report or args.markdown):
+        return build.from_results(plan, results)
+    environment, git = build.provenance(plan, args.builder)
+    return build.from_results(plan, results, environment, git)
 
 
 def select(plan: Plan, names: list[str]) -> list[Target]:

@@ -6,17 +6,16 @@ build or measurement; 2 for an unreadable or foreign report."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from slim_bake.baseline import load_report
-from slim_bake.compare import Comparison, compare, report_to_json
 from slim_bake.errors import UsageError
-from slim_bake.markdown import render
 from slim_bake.output import write_atomic
-from slim_bake.safe_text import json_text, write
-from slim_bake.terminal import format_comparison, use_color
+from slim_bake.report import json_output, markdown, terminal
+from slim_bake.report.compare import compare
+from slim_bake.report.model import Comparison
+from slim_bake.report.reading import load_report
+from slim_bake.safe_text import write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,22 +47,27 @@ def run(args: argparse.Namespace) -> int:
     here = Path.cwd()
     base = load_report(args.base, here)
     head = load_report(args.head, here)
-    comparison = compare(base, head, source=args.base)
+    return show(args, compare(base, head, source=args.base))
+
+
+def show(args: argparse.Namespace, comparison: Comparison) -> int:
+    """Every output asked for, each from `comparison`: the files, the table (on stderr
+    under --json, whose stdout is the JSON report alone), the JSON; its exit code."""
     write_outputs(comparison, args.markdown, args.write_report)
     table_stream = sys.stderr if args.json else sys.stdout
-    write(format_comparison(comparison, color=use_color(table_stream)), table_stream)
+    write(terminal.render(comparison, color=terminal.use_color(table_stream)), table_stream)
     table_stream.flush()
     if args.json:
-        write(json_text(report_to_json(comparison)))
+        write(json_output.render_stdout(comparison))
     return comparison.exit_code
 
 
-def write_outputs(comparison: Comparison, markdown: str | None, report: str | None) -> None:
+def write_outputs(comparison: Comparison, markdown_file: str | None, report: str | None) -> None:
     """The JSON and Markdown files, each written whole or not at all."""
     if report is not None:
-        _write(report, json.dumps(report_to_json(comparison), indent=2) + "\n")
-    if markdown is not None:
-        _write(markdown, render(comparison))
+        _write(report, json_output.render(comparison))
+    if markdown_file is not None:
+        _write(markdown_file, markdown.render(comparison))
 
 
 def _write(path: str, content: str) -> None:

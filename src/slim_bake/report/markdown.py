@@ -19,18 +19,10 @@ import html
 import re
 import string
 
-from slim_bake.compare import (
-    COMPARED,
-    Comparison,
-    Explanation,
-    TargetComparison,
-    delta_text,
-    signed_size,
-)
-from slim_bake.judge import PASS
+from slim_bake.report import wording
+from slim_bake.report.model import Comparison, Explanation, State, Status, TargetComparison
+from slim_bake.report.wording import delta_text, format_size, signed_size
 from slim_bake.safe_text import visible
-from slim_bake.terminal import budget_text, layer_number
-from slim_bake.units import format_size
 
 TITLE = "slim: image sizes"
 _PUNCTUATION = frozenset(string.punctuation)
@@ -38,7 +30,7 @@ _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 _WORD_JOINER = "\u2060"
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _UNITS = (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000), ("B", 1))
-_ICONS = {PASS: "✅"}
+_ICONS = {Status.PASS: "✅"}
 
 
 # --- Escaping ------------------------------------------------------------------------------------
@@ -103,15 +95,15 @@ def render(comparison: Comparison, title: str = TITLE) -> str:
 
 def _headline(comparison: Comparison) -> str:
     targets = comparison.targets
-    failing = sum(1 for t in targets if t.status != PASS)
+    failing = sum(1 for t in targets if t.status != Status.PASS)
     over = sum(1 for t in targets if t.over_budget)
     grew = sum(1 for t in targets if (t.delta or 0) > 0)
     verdict = "✅ all within budget" if not failing else f"❌ {failing} of {len(targets)} failing"
     words = [f"**{verdict}**", f"{len(targets)} targets", f"{over} over budget"]
     if comparison.baseline is not None:
-        source = comparison.baseline_source or comparison.baseline.source
-        commit = (comparison.baseline.git or {}).get("commit")
-        at = f" at {code(str(commit)[:12], cell=False)}" if commit else ""
+        source = comparison.source or ""
+        git = comparison.baseline.git
+        at = f" at {code(git.commit[:12], cell=False)}" if git and git.commit else ""
         words += [f"{grew} grew", f"baseline {code(source, cell=False)}{at}"]
     else:
         words.append("no baseline")
@@ -147,13 +139,13 @@ def _cells(target: TargetComparison, with_base: bool) -> list[str]:
 
 
 def _budget(target: TargetComparison) -> str:
-    spelled = budget_text(target.head.budget) if target.head else "-"
-    return "–" if spelled == "-" else text(spelled)
+    spelled = wording.budget_text(target.head.budget) if target.head else wording.MISSING
+    return "–" if spelled == wording.MISSING else text(spelled)
 
 
 def _verdict(target: TargetComparison) -> str:
     if target.head is None:
-        return "➖ " + target.state.replace("-", " ")
+        return "➖ " + wording.state_text(target.state)
     return f"{_ICONS.get(target.status, '❌')} {target.status}"
 
 
@@ -199,16 +191,13 @@ def _number(value: int, factor: int) -> str:
 
 
 def _explained(target: TargetComparison) -> bool:
-    return target.state == COMPARED and target.explanation is not None
+    return target.state == State.COMPARED and target.explanation is not None
 
 
 def _details(target: TargetComparison) -> str:
     explanation = target.explanation
     assert explanation is not None
-    delta = target.delta or 0
-    verb = "grew" if delta > 0 else "shrank" if delta < 0 else "changed"
-    percent = f" ({target.percent:+.1f}%)" if target.percent is not None and delta else ""
-    summary = f"{target.name} {verb} {signed_size(delta)}{percent}: {explanation.cause}"
+    summary = wording.change_line(target, explanation)
     body = [_base_line(explanation), *_layer_table(explanation), *_file_table(explanation)]
     return (
         f"<details><summary>{_no_mention(html.escape(visible(summary)))}</summary>\n\n"
@@ -234,7 +223,7 @@ def _base_line(explanation: Explanation) -> str:
 
 
 def _id(image_id: str | None) -> str:
-    return f" ({code(image_id.removeprefix('sha256:')[:12], cell=False)})" if image_id else ""
+    return f" ({code(wording.short_id(image_id), cell=False)})" if image_id else ""
 
 
 def _layer_table(explanation: Explanation) -> list[str]:
@@ -251,7 +240,7 @@ def _layer_table(explanation: Explanation) -> list[str]:
         lines.append(
             row(
                 [
-                    str(layer_number(change)),
+                    str(change.number),
                     change.change,
                     instruction,
                     format_size(change.before) if change.before is not None else "–",

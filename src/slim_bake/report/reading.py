@@ -13,16 +13,16 @@ report the schema accepts is one slim can compare, in bounded time and memory.""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from slim_bake import __version__, presets
+from slim_bake import __version__, gitrepo, presets
 from slim_bake.errors import ConfigError, Diagnostic, UsageError
 from slim_bake.loader import MAX_DEPTH, Document, decode_utf8, locate_json, read_limited
-from slim_bake.report_doc import FORMAT, VERSION, Report, report_from_json
+from slim_bake.report.codec import FORMAT, VERSION, from_json
+from slim_bake.report.model import Report
 
 DEFAULT_REPORT = "slim-report.json"
 GIT_PREFIX = "git:"
@@ -55,7 +55,7 @@ def parse_report(text: str, name: str) -> Report:
     if errors:
         doc = _located(text, name, data)
         raise ConfigError([_diagnostic(doc, error) for error in errors[:20]])
-    return report_from_json(data, name)
+    return from_json(data, name)
 
 
 def _json(text: str, name: str) -> Any:
@@ -167,38 +167,30 @@ def read_git(spec: str, directory: Path) -> tuple[str, str]:
     """The text of the report at git:REF[:PATH], and a name for messages."""
     ref, path = parse_git_spec(spec)
     name = f"git:{ref}:{path}"
-    if _git(directory, "rev-parse", "--is-inside-work-tree")[0] != 0:
+    try:
+        return _read_git(ref, path, name, directory), name
+    except gitrepo.GitUnavailable as exc:
+        message = "a git: baseline needs git, which is not on PATH" if exc.missing else str(exc)
+        raise UsageError(message) from None
+
+
+def _read_git(ref: str, path: str, name: str, directory: Path) -> str:
+    if not gitrepo.is_work_tree(directory):
         raise UsageError(f"{name}: {directory} is not inside a git repository")
-    code, _, _ = _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if code != 0:
+    if not gitrepo.has_commit(directory, ref):
         raise UsageError(
             f"{name}: no commit {ref!r} in this repository; fetch it first (git fetch origin"
             f" {ref}; in GitHub Actions check out with fetch-depth: 0)"
         )
-    code, out, err = _git(directory, "cat-file", "-s", f"{ref}:{path}")
-    if code != 0:
+    size = gitrepo.blob_size(directory, ref, path)
+    if not size.ok:
         raise UsageError(
-            f"{name}: {ref} has no file {path} ({_first_line(err)}); commit a report there"
+            f"{name}: {ref} has no file {path} ({size.first_error}); commit a report there"
             f" (slim bake --write-report {DEFAULT_REPORT}) or name its path: git:{ref}:PATH"
         )
-    if int(out.strip() or 0) > REPORT_LIMIT:  # asked first: a blob is read whole
+    if int(size.text or 0) > REPORT_LIMIT:  # asked first: a blob is read whole
         raise _corrupt(name, f"larger than {REPORT_LIMIT // 1024} KiB: not read")
-    code, out, err = _git(directory, "cat-file", "blob", f"{ref}:{path}")
-    if code != 0:
-        raise UsageError(f"{name}: cannot read {path} at {ref} ({_first_line(err)})")
-    return decode_utf8(out, name), name
-
-
-def _git(directory: Path, *args: str) -> tuple[int, bytes, str]:
-    try:
-        done = subprocess.run(["git", *args], cwd=directory, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise UsageError("a git: baseline needs git, which is not on PATH") from None
-    except OSError as exc:
-        raise UsageError(f"cannot run git in {directory}: {exc.strerror}") from None
-    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
-
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0].removeprefix("fatal: ") if lines else "git failed"
+    blob = gitrepo.blob(directory, ref, path)
+    if not blob.ok:
+        raise UsageError(f"{name}: cannot read {path} at {ref} ({blob.first_error})")
+    return decode_utf8(blob.out, name)
