@@ -18,6 +18,7 @@ from slim_bake.judge import (
     OVER_BUDGET,
     PASS,
     SMOKE_FAILED,
+    Verdict,
     exit_code,
     failed,
     judge,
@@ -124,12 +125,16 @@ def test_exit_code_is_the_worst_outcome(plan: Plan) -> None:
     smoke_failed = judge(musl.budget, measured(1, 1), BAD_SMOKE)
     build_failed = failed(BUILD_FAILED, "the build failed")
     measure_failed = failed(MEASURE_FAILED, "cannot export")
-    assert exit_code([]) == 0
-    assert exit_code([passed, passed]) == 0
-    assert exit_code([passed, over]) == 1
-    assert exit_code([smoke_failed, passed]) == 1
-    assert exit_code([over, build_failed, passed]) == 3
-    assert exit_code([measure_failed, smoke_failed]) == 3
+
+    def worst(*verdicts: Verdict) -> int:
+        return exit_code(v.status for v in verdicts)
+
+    assert worst() == 0
+    assert worst(passed, passed) == 0
+    assert worst(passed, over) == 1
+    assert worst(smoke_failed, passed) == 1
+    assert worst(over, build_failed, passed) == 3
+    assert worst(measure_failed, smoke_failed) == 3
 
 
 def test_the_table_has_one_row_per_target_and_a_line_per_reason(plan: Plan) -> None:

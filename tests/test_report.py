@@ -22,6 +22,7 @@ from report_samples import COPY_BINARY, figures, hello, report, target, write
 from slim_bake import presets
 from slim_bake.cli import main
 from slim_bake.config import Budget
+from slim_bake.gitrepo import Checkout, checkout
 from slim_bake.report.codec import to_json as report_to_json
 from slim_bake.report.compare import compare
 from slim_bake.report.markdown import render
@@ -457,6 +458,24 @@ def test_a_baseline_from_git_ref_and_its_errors(
     fails_with(["report", "git:", head], capsys, "name a ref")
     monkeypatch.chdir(outside)
     fails_with(["report", "git:HEAD", head], capsys, "is not inside a git repository")
+
+
+def test_a_report_records_the_commit_branch_and_changes_of_slim_yamls_folder(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert checkout(repo) is None  # not a repository (yet): the report says null
+    (repo / "slim.yaml").write_text("version: 1\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "config")
+    clean = checkout(repo)
+    assert clean is not None and re.fullmatch(r"[0-9a-f]{40}", clean.commit)
+    assert (clean.branch, clean.dirty) == ("main", False)
+    (repo / "slim.yaml").write_text("version: 1\nartifacts: {}\n")
+    git(repo, "checkout", "-q", "--detach")
+    assert checkout(repo) == Checkout(clean.commit, None, True)  # detached, edited
 
 
 def test_slim_bake_refuses_a_bad_baseline_before_building_anything(

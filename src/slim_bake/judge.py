@@ -92,6 +92,6 @@ def _exceeds(what: str, value: int, limit: int, spelled: str | None) -> str:
     )
 
 
-def exit_code(verdicts: Iterable[Verdict]) -> int:
+def exit_code(statuses: Iterable[Status]) -> int:
     """3 if anything failed to build or measure, else 1 if a check failed, else 0."""
-    return max((EXIT_CODES[v.status] for v in verdicts), default=EXIT_OK)
+    return max((EXIT_CODES[s] for s in statuses), default=EXIT_OK)

@@ -16,6 +16,9 @@ The path a result takes, downward only:
 - build / codec / reading: into the model, from a run or from JSON.
 - compare / explain: the baseline's side; `compare(None, head)` without one.
 - terminal, markdown, json_output: the outputs; each imports only model and
-  wording, never another output.
+  wording (json_output the codec, whose form it prints), never another output.
+
+Below this package: pipeline (a run's TargetResults), judge (Status, Verdict),
+measure (Layer, FileInfo), gitrepo (Checkout); none of them imports it.
 
 Nothing is imported here, so that importing one module loads only what it needs."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from slim_bake.errors import EXIT_OK
-from slim_bake.judge import EXIT_CODES
 from slim_bake.report import wording
 from slim_bake.report.model import (
     Budget,
@@ -225,7 +224,7 @@ def _explanation_json(explanation: Explanation) -> dict[str, Any]:
 
 def _summary(comparison: Comparison) -> dict[str, Any]:
     targets = comparison.targets
-    statuses = {str(s): sum(1 for t in targets if t.status == s) for s in EXIT_CODES}
+    statuses = {str(s): sum(1 for t in targets if t.status == s) for s in Status}
     states = {str(s): 0 for s in State}
     for t in (*targets, *comparison.missing):
         states[t.state] += 1

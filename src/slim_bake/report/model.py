@@ -14,9 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from slim_bake.config import Budget
-from slim_bake.errors import EXIT_OK
 from slim_bake.gitrepo import Checkout
-from slim_bake.judge import EXIT_CODES, Status, Verdict
+from slim_bake.judge import Status, Verdict, exit_code
 from slim_bake.measure import FileInfo, Layer
 
 __all__ = [
@@ -268,7 +267,7 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        return max((EXIT_CODES[t.status] for t in self.targets), default=EXIT_OK)
+        return exit_code(t.status for t in self.targets)
 
     @property
     def source(self) -> str | None:
