@@ -267,7 +267,7 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        return exit_code(t.status for t in self.targets)
+        return exit_code([t.status for t in self.targets])
 
     @property
     def source(self) -> str | None:
