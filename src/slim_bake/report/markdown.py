@@ -46,7 +46,10 @@ def code(value: str, cell: bool = True) -> str:
         return "(empty)"
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    # CommonMark strips one space from each end of a span unless it is all spaces: pad
+    # exactly when it would strip, so the span shows the value as it is.
+    edges = text[0] in "` " or text[-1] in "` "
+    pad = " " if edges and text.strip(" ") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
