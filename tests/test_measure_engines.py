@@ -20,6 +20,7 @@ from bake_support import (
     write_project,
 )
 
+from slim_bake import engine
 from slim_bake.bake import bake_targets
 from slim_bake.config import load_config
 from slim_bake.judge import PASS, TargetResult
@@ -58,6 +59,19 @@ def containerd_host(docker_engine: None) -> str:
     if standins.returncode != 0:
         pytest.fail(f"scripts/standins.sh on {host} failed:\n{standins.stderr[-3000:]}")
     return host
+
+
+def test_each_engine_host_gets_its_own_client(
+    containerd_host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    classic = engine.client()
+    monkeypatch.setenv("DOCKER_HOST", containerd_host)
+    containerd = engine.client()
+    assert classic.info()["ID"] != containerd.info()["ID"]  # two engines, not one client
+    monkeypatch.delenv("DOCKER_HOST")
+    assert engine.client() is classic
+    assert engine.client(containerd_host) is containerd
 
 
 @pytest.fixture(scope="module")

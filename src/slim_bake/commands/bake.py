@@ -9,7 +9,7 @@ from pathlib import Path
 from slim_bake import report_doc
 from slim_bake.bake import bake_targets
 from slim_bake.baseline import load_report
-from slim_bake.cli import add_config_argument
+from slim_bake.commands._options import add_config_argument
 from slim_bake.commands.report import add_output_arguments, write_outputs
 from slim_bake.compare import compare, report_to_json
 from slim_bake.config import load_config
