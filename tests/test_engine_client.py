@@ -3,7 +3,9 @@ client class is replaced by a stand-in that records where it was pointed."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -63,3 +65,25 @@ def test_an_engine_that_does_not_answer_is_a_build_error_and_is_asked_again() ->
         engine.client("unix:///run/late.sock")
     StandinClient.down.clear()  # the engine has started meanwhile
     assert engine.client("unix:///run/late.sock").base_url == "unix:///run/late.sock"
+
+
+def test_only_engine_py_makes_docker_clients() -> None:
+    """Every engine call in the package goes through engine.client(): no other module
+    builds an SDK client of its own (which would ignore the per-host cache)."""
+    package = Path(engine.__file__).parent
+    found = set()
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        from_env = any(
+            isinstance(n, ast.Attribute)
+            and n.attr == "from_env"
+            and isinstance(n.value, ast.Name)
+            and n.value.id == "docker"
+            for n in ast.walk(tree)
+        )
+        if names & {"DockerClient", "APIClient"} or from_env:
+            found.add(path.relative_to(package).as_posix())
+    assert found == {"engine.py"}

@@ -6,6 +6,7 @@ answers, malformed bodies, rate limits, forged markers, hostile text, long repor
 
 from __future__ import annotations
 
+import ast
 import email.utils
 import json
 import os
@@ -287,6 +288,36 @@ def test_outputs_for_the_action(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "slim_bake.github", "outputs", str(missing), "3"]
     assert subprocess.run(cmd, env=env, check=False).returncode == 0
     assert output.read_text().splitlines() == ["verdict=fail", "over-budget=0"]
+
+
+def test_outputs_that_cannot_be_written_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # GITHUB_OUTPUT naming a folder: the outputs step goes through slim's one error handler.
+    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path)}
+    cmd = [sys.executable, "-m", "slim_bake.github", "outputs", str(tmp_path / "r.json"), "0"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"slim: [Errno 21] Is a directory: '{tmp_path}'"]
+
+
+def imports_of(module: str) -> set[str]:
+    """The modules a module of slim_bake.github imports, at any depth of its code."""
+    tree = ast.parse((Path(comment.__file__).parent / f"{module}.py").read_text())
+    found = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return found | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+
+
+def test_the_github_modules_import_downward_only() -> None:
+    """client knows nothing of comments or of Actions; actions imports neither of the
+    others, nor urllib (the action's outputs step); only comment uses both."""
+    ours = {m: {i for i in imports_of(m) if i.startswith("slim_bake.github")} for m in
+            ("client", "actions", "comment")}  # fmt: skip
+    assert ours == {
+        "client": set(),
+        "actions": set(),
+        "comment": {"slim_bake.github.client", "slim_bake.github.actions"},
+    }
+    assert not {i for i in imports_of("actions") if i.startswith(("urllib", "http"))}
 
 
 # --- A server that misbehaves on purpose ------------------------------------------------------

@@ -86,6 +86,9 @@ def _dig(data: object, *keys: str) -> object:
     return data
 
 
+# --- The comment body ------------------------------------------------------------------------
+
+
 def marker_lines(config_key: str) -> str:
     """The hidden first lines that identify our comment for one config. The key is
     percent-encoded, so it cannot close the HTML comment (`-->`) or add a line."""
