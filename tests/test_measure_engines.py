@@ -20,7 +20,6 @@ from bake_support import (
     write_project,
 )
 
-from slim_bake import engine
 from slim_bake.bake import bake_targets
 from slim_bake.config import load_config
 from slim_bake.judge import PASS, TargetResult
@@ -64,6 +63,8 @@ def containerd_host(docker_engine: None) -> str:
 def test_each_engine_host_gets_its_own_client(
     containerd_host: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from slim_bake import engine
+
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     classic = engine.client()
     monkeypatch.setenv("DOCKER_HOST", containerd_host)
