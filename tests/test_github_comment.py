@@ -6,6 +6,7 @@ answers, malformed bodies, rate limits, forged markers, hostile text, long repor
 
 from __future__ import annotations
 
+import ast
 import email.utils
 import json
 import os
@@ -22,7 +23,8 @@ from github_api_standin import TOO_LONG, GitHubStandin, Misbehaviour
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slim_bake import github, safe_text
+from slim_bake import safe_text
+from slim_bake.github import actions, client, comment
 
 REPO = "octo/app"
 PR = 7
@@ -86,7 +88,7 @@ def test_first_run_creates_one_comment_with_the_marker_and_the_report(
     result = slim_comment(tmp_path, runner_env(tmp_path, api))
     assert result.returncode == 0, result.stderr
     [body] = api.bodies(REPO, PR)
-    assert body.startswith(github.MARKER + "\n")
+    assert body.startswith(comment.MARKER + "\n")
     assert REPORT.strip() in body
     assert HEAD_SHA[:12] in body
     assert "created the pull request comment https://github.test/octo/app/pull/7" in result.stdout
@@ -94,7 +96,7 @@ def test_first_run_creates_one_comment_with_the_marker_and_the_report(
     assert post.method == "POST"
     assert post.headers["authorization"] == f"Bearer {api.token}"
     assert post.headers["accept"] == "application/vnd.github+json"
-    assert post.headers["x-github-api-version"] == github.API_VERSION
+    assert post.headers["x-github-api-version"] == client.API_VERSION
 
 
 def test_second_run_updates_the_same_comment_in_place(tmp_path: Path, api: GitHubStandin) -> None:
@@ -123,7 +125,7 @@ def test_finds_its_comment_beyond_the_first_page(tmp_path: Path, api: GitHubStan
     assert len([g for g in gets if "/comments" in g]) == 3
     assert gets.count("/user") == 1  # who are we? (403 for the job token: github-actions[bot])
     assert len(api.bodies(REPO, PR)) == 5
-    assert sum(github.MARKER in b for b in api.bodies(REPO, PR)) == 1
+    assert sum(comment.MARKER in b for b in api.bodies(REPO, PR)) == 1
     assert [w.method for w in api.writes()] == ["PATCH"]
 
 
@@ -145,7 +147,7 @@ def test_two_configs_keep_two_comments(tmp_path: Path, api: GitHubStandin) -> No
 def test_someone_elses_comment_quoting_the_report_is_left_alone(
     tmp_path: Path, api: GitHubStandin
 ) -> None:
-    pasted = github.comment_body(REPORT, "slim.yaml", None)
+    pasted = comment.comment_body(REPORT, "slim.yaml", None)
     reply = f"Why did it grow? The bot said:\n```\n{pasted}```\n"
     api.add_comment(REPO, PR, reply, login="reviewer")  # ours was deleted; this remains
     assert (
@@ -251,7 +253,7 @@ def test_config_path_cannot_break_out_of_the_hidden_marker(
     assert slim_comment(tmp_path, env, "-c", hostile).returncode == 0
     [body] = api.bodies(REPO, PR)
     first, second, *_ = body.split("\n")
-    assert first == github.MARKER
+    assert first == comment.MARKER
     assert re.fullmatch(r"<!-- slim-bake-config: [^<>\s]+ -->", second)
     assert body.count("-->") == 2  # the two marker lines, nothing from the path
     assert "<img" not in body
@@ -262,10 +264,10 @@ def test_oversized_report_is_cut_within_githubs_limit_and_still_renders(
 ) -> None:
     rows = "".join(f"| target-{i} | {i} B |\n" for i in range(6000))
     markdown = f"## slim\n\n<details>\n<summary>why</summary>\n\n```text\n{rows}```\n</details>\n"
-    assert len(markdown) > github.MAX_BODY
+    assert len(markdown) > comment.MAX_BODY
     assert slim_comment(tmp_path, runner_env(tmp_path, api), markdown=markdown).returncode == 0
     [body] = api.bodies(REPO, PR)
-    assert len(body) <= github.MAX_BODY
+    assert len(body) <= comment.MAX_BODY
     assert "Report cut here, after line" in body
     fences = [line for line in body.splitlines() if line.startswith("```")]
     assert len(fences) % 2 == 0
@@ -273,7 +275,7 @@ def test_oversized_report_is_cut_within_githubs_limit_and_still_renders(
 
 
 def test_workflow_command_values_cannot_start_a_new_command() -> None:
-    line = github.workflow_command("notice", "a\n::error::injected 100%", title="t:1,2")
+    line = actions.workflow_command("notice", "a\n::error::injected 100%", title="t:1,2")
     assert "\n" not in line
     assert line == "::notice title=t%3A1%2C2::a%0A::error::injected 100%25"
 
@@ -286,6 +288,36 @@ def test_outputs_for_the_action(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "slim_bake.github", "outputs", str(missing), "3"]
     assert subprocess.run(cmd, env=env, check=False).returncode == 0
     assert output.read_text().splitlines() == ["verdict=fail", "over-budget=0"]
+
+
+def test_outputs_that_cannot_be_written_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # GITHUB_OUTPUT naming a folder: the outputs step goes through slim's one error handler.
+    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path)}
+    cmd = [sys.executable, "-m", "slim_bake.github", "outputs", str(tmp_path / "r.json"), "0"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"slim: [Errno 21] Is a directory: '{tmp_path}'"]
+
+
+def imports_of(module: str) -> set[str]:
+    """The modules a module of slim_bake.github imports, at any depth of its code."""
+    tree = ast.parse((Path(comment.__file__).parent / f"{module}.py").read_text())
+    found = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return found | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+
+
+def test_the_github_modules_import_downward_only() -> None:
+    """client knows nothing of comments or of Actions; actions imports neither of the
+    others, nor urllib (the action's outputs step); only comment uses both."""
+    ours = {m: {i for i in imports_of(m) if i.startswith("slim_bake.github")} for m in
+            ("client", "actions", "comment")}  # fmt: skip
+    assert ours == {
+        "client": set(),
+        "actions": set(),
+        "comment": {"slim_bake.github.client", "slim_bake.github.actions"},
+    }
+    assert not {i for i in imports_of("actions") if i.startswith(("urllib", "http"))}
 
 
 # --- A server that misbehaves on purpose ------------------------------------------------------
@@ -354,8 +386,8 @@ def test_a_same_origin_redirect_is_followed_with_the_token(
 def test_a_redirect_loop_on_the_api_host_ends(tmp_path: Path, api: GitHubStandin) -> None:
     api.misbehave.append(Misbehaviour(302, {"Location": COMMENTS}, times=50))
     line = failed_cleanly(slim_comment(tmp_path, runner_env(tmp_path, api)))
-    assert f"more than {github.MAX_REDIRECTS} redirects" in line
-    assert len(api.log) == github.MAX_REDIRECTS + 1
+    assert f"more than {client.MAX_REDIRECTS} redirects" in line
+    assert len(api.log) == client.MAX_REDIRECTS + 1
 
 
 @pytest.mark.parametrize("drip_head", [True, False], ids=["status-line", "body"])
@@ -410,7 +442,7 @@ def test_an_endless_answer_is_cut_off_at_the_cap(tmp_path: Path, api: GitHubStan
     api.misbehave.append(Misbehaviour(200, {}, b"[", endless=True))
     started = time.monotonic()
     line = failed_cleanly(slim_comment(tmp_path, runner_env(tmp_path, api)))
-    assert f"the answer is larger than {github.MAX_RESPONSE:,} bytes: refused" in line
+    assert f"the answer is larger than {client.MAX_RESPONSE:,} bytes: refused" in line
     assert time.monotonic() - started < 5
 
 
@@ -425,7 +457,7 @@ def test_a_write_answered_without_a_comment_is_a_clear_error(
 def test_comments_of_the_wrong_shape_are_skipped_not_edited(
     tmp_path: Path, api: GitHubStandin
 ) -> None:
-    head = github.marker_lines("slim.yaml")
+    head = comment.marker_lines("slim.yaml")
     junk = [
         1,
         None,
@@ -507,8 +539,8 @@ def test_a_rate_limit_that_never_lifts_ends_after_a_few_retries(
 ) -> None:
     api.misbehave.append(Misbehaviour(429, {"Retry-After": "0"}, SECONDARY, times=100))
     line = failed_cleanly(slim_comment(tmp_path, runner_env(tmp_path, api, **FAST)))
-    assert f"still rate limited by GitHub after {github.MAX_RATE_LIMIT_RETRIES} retries" in line
-    assert len(api.log) == github.MAX_RATE_LIMIT_RETRIES + 1
+    assert f"still rate limited by GitHub after {client.MAX_RATE_LIMIT_RETRIES} retries" in line
+    assert len(api.log) == client.MAX_RATE_LIMIT_RETRIES + 1
 
 
 @pytest.mark.parametrize(
@@ -528,17 +560,17 @@ def test_a_rate_limit_that_never_lifts_ends_after_a_few_retries(
 def test_rate_limits_are_told_from_permission_refusals_by_githubs_headers(
     status: int, headers: dict[str, str], message: str, delay: float | None
 ) -> None:
-    assert github.rate_limit_delay(status, headers, message) == delay
+    assert client.rate_limit_delay(status, headers, message) == delay
 
 
 def test_retry_after_as_an_http_date() -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    delay = github.rate_limit_delay(429, {"retry-after": when}, "")
+    delay = client.rate_limit_delay(429, {"retry-after": when}, "")
     assert delay is not None and 28 <= delay <= 30
 
 
 def test_a_secondary_limit_without_headers_backs_off_exponentially() -> None:
-    delays = [github.rate_limit_delay(429, {}, "", attempt) for attempt in range(3)]
+    delays = [client.rate_limit_delay(429, {}, "", attempt) for attempt in range(3)]
     assert delays == [60.0, 120.0, 240.0]
 
 
@@ -548,7 +580,7 @@ def test_a_secondary_limit_without_headers_backs_off_exponentially() -> None:
 def test_a_comment_by_another_user_carrying_the_marker_is_not_edited(
     tmp_path: Path, api: GitHubStandin
 ) -> None:
-    forged = github.comment_body("I am the bot, trust me\n", "slim.yaml", None)
+    forged = comment.comment_body("I am the bot, trust me\n", "slim.yaml", None)
     api.add_comment(REPO, PR, forged, login="mallory")
     result = slim_comment(tmp_path, runner_env(tmp_path, api))
     assert result.returncode == 0, result.stderr
@@ -579,7 +611,7 @@ def test_with_a_personal_token_the_users_own_comment_is_edited(
     tmp_path: Path, api: GitHubStandin
 ) -> None:
     api.user_api, api.bot_login = True, "alice"
-    body = github.comment_body("old\n", "slim.yaml", None)
+    body = comment.comment_body("old\n", "slim.yaml", None)
     bot_id = api.add_comment(REPO, PR, body, login="github-actions[bot]")
     alice_id = api.add_comment(REPO, PR, body, login="Alice")  # logins are case-blind
     result = slim_comment(tmp_path, runner_env(tmp_path, api), markdown="new\n")
@@ -594,7 +626,7 @@ def test_slim_github_login_names_the_identity_of_an_app_token(
     tmp_path: Path, api: GitHubStandin
 ) -> None:
     api.bot_login = "size-bot[bot]"
-    body = github.comment_body("old\n", "slim.yaml", None)
+    body = comment.comment_body("old\n", "slim.yaml", None)
     api.add_comment(REPO, PR, body, login="size-bot[bot]")
     env = runner_env(tmp_path, api, SLIM_GITHUB_LOGIN="size-bot[bot]")
     assert slim_comment(tmp_path, env, markdown="new\n").returncode == 0
@@ -608,7 +640,7 @@ def test_slim_github_login_names_the_identity_of_an_app_token(
 def room(sha: str | None = None) -> int:
     """How many characters of report (without its last newline) fit next to the marker
     lines and the footer."""
-    return github.MAX_BODY - len(github.comment_body("", "slim.yaml", sha))
+    return comment.MAX_BODY - len(comment.comment_body("", "slim.yaml", sha))
 
 
 @pytest.mark.parametrize(
@@ -616,13 +648,13 @@ def room(sha: str | None = None) -> int:
 )
 def test_a_report_is_cut_exactly_at_githubs_limit(filler: str) -> None:
     fits = (filler * room())[: room() - 1] + "z"  # the body adds the last newline
-    body = github.comment_body(fits, "slim.yaml", None)
-    assert len(body) == github.MAX_BODY  # characters, as GitHub counts them
+    body = comment.comment_body(fits, "slim.yaml", None)
+    assert len(body) == comment.MAX_BODY  # characters, as GitHub counts them
     assert fits.rstrip("\n") in body and "Report cut" not in body
-    over = github.comment_body(fits + filler, "slim.yaml", None)
-    assert len(over) <= github.MAX_BODY
+    over = comment.comment_body(fits + filler, "slim.yaml", None)
+    assert len(over) <= comment.MAX_BODY
     assert "Report cut here" in over
-    assert len(over.encode("utf-8")) <= 4 * github.MAX_BODY
+    assert len(over.encode("utf-8")) <= 4 * comment.MAX_BODY
 
 
 def test_a_report_of_exactly_the_limit_is_accepted_by_the_api(
@@ -632,13 +664,13 @@ def test_a_report_of_exactly_the_limit_is_accepted_by_the_api(
     result = slim_comment(tmp_path, runner_env(tmp_path, api), markdown=markdown)
     assert result.returncode == 0, result.stderr
     [body] = api.bodies(REPO, PR)  # the stand-in answers 422 past 65,536, as GitHub
-    assert len(body) == github.MAX_BODY and "Report cut" not in body
+    assert len(body) == comment.MAX_BODY and "Report cut" not in body
 
 
 def test_the_cut_closes_every_open_block_and_still_fits() -> None:
     markdown = "<details>\n<summary>s</summary>\n\n" * 3000 + "~~~~text\n" + "row\n" * 20000
-    body = github.comment_body(markdown, "slim.yaml", None)
-    assert len(body) <= github.MAX_BODY
+    body = comment.comment_body(markdown, "slim.yaml", None)
+    assert len(body) <= comment.MAX_BODY
     html = cmarkgfm.github_flavored_markdown_to_html(
         body, options=cmarkgfm.Options.CMARK_OPT_UNSAFE
     )
@@ -653,7 +685,7 @@ def test_the_cut_closes_every_open_block_and_still_fits() -> None:
 def test_the_note_is_rendered_whatever_the_cut_left_open(opener: str) -> None:
     markdown = "## slim\n\n" + opener + "| a | b |\n" * 10000
     html = cmarkgfm.github_flavored_markdown_to_html(
-        github.comment_body(markdown, "slim.yaml", None), options=cmarkgfm.Options.CMARK_OPT_UNSAFE
+        comment.comment_body(markdown, "slim.yaml", None), options=cmarkgfm.Options.CMARK_OPT_UNSAFE
     )
     note = html.rfind("<em>Report cut here")
     assert note > 0
@@ -663,15 +695,15 @@ def test_the_note_is_rendered_whatever_the_cut_left_open(opener: str) -> None:
 
 
 def test_one_huge_line_is_cut_inside_rather_than_dropped() -> None:
-    body = github.comment_body("x" * 100_000, "slim.yaml", None)
-    assert len(body) <= github.MAX_BODY
+    body = comment.comment_body("x" * 100_000, "slim.yaml", None)
+    assert len(body) <= comment.MAX_BODY
     assert body.count("x") > 60_000
     assert "Report cut here, inside line 1 of 1" in body
 
 
 def test_the_note_names_the_last_line_shown() -> None:
     markdown = "".join(f"line {i}\n" for i in range(1, 20001))
-    body = github.comment_body(markdown, "slim.yaml", None)
+    body = comment.comment_body(markdown, "slim.yaml", None)
     shown = int(re.search(r"after line ([\d,]+) of 20,000", body).group(1).replace(",", ""))
     assert f"\nline {shown}\n" in body and f"\nline {shown + 1}\n" not in body
 
@@ -709,8 +741,8 @@ def test_a_hostile_comment_url_cannot_start_a_workflow_command(
 @given(st.text())
 def test_an_error_message_quoting_any_server_text_stays_one_safe_line(text: str) -> None:
     body = json.dumps({"message": text, "errors": [{"message": text}, text]}).encode()
-    message = github._api_message(body)
-    error = github._http_error("GET https://api.github.com/x", 422, message, write=False)
+    message = client._api_message(body)
+    error = client._http_error("GET https://api.github.com/x", 422, message, write=False)
     shown = f"slim: {error}"
     assert len(shown.splitlines()) == 1
     assert not any(safe_text.is_acting(ch) for ch in shown)

@@ -60,6 +60,21 @@ def containerd_host(docker_engine: None) -> str:
     return host
 
 
+def test_each_engine_host_gets_its_own_client(
+    containerd_host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slim_bake import engine
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    classic = engine.client()
+    monkeypatch.setenv("DOCKER_HOST", containerd_host)
+    containerd = engine.client()
+    assert classic.info()["ID"] != containerd.info()["ID"]  # two engines, not one client
+    monkeypatch.delenv("DOCKER_HOST")
+    assert engine.client() is classic
+    assert engine.client(containerd_host) is containerd
+
+
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     root = tmp_path_factory.mktemp("engines")

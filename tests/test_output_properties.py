@@ -31,10 +31,11 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from report_samples import COPY_BINARY, COPY_ROOTFS, digest, figures, hello, report, target, write
 
-from slim_bake import github, safe_text
+from slim_bake import safe_text
 from slim_bake.cli import main
 from slim_bake.config import Budget
 from slim_bake.errors import Diagnostic
+from slim_bake.github import comment
 from slim_bake.gitrepo import Checkout
 from slim_bake.judge import STATUSES, Status, Verdict
 from slim_bake.loader import format_path
@@ -326,7 +327,7 @@ def test_the_command_slim_means_still_reaches_the_runner(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    github.report_outcome(github.Outcome("summary", detail="403 ::error::x ##[error]y"))
+    comment.report_outcome(comment.Outcome("summary", detail="403 ::error::x ##[error]y"))
     captured = capsys.readouterr()
     assert runner_commands(captured.out) == [
         "::notice title=slim report in the job summary::The job token cannot comment on this"
@@ -436,9 +437,9 @@ def test_the_comment_body_keeps_its_marker_and_shape(
     # A command-line path: no NUL, no lone surrogate.
     path = "".join(ch for ch in config if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
     path = path or "slim.yaml"
-    key = github.config_key(path, {})
-    body = github.comment_body(markdown.render(comparison), key, sha)
-    assert body.startswith(github.marker_lines(key))
+    key = comment.config_key(path, {})
+    body = comment.comment_body(markdown.render(comparison), key, sha)
+    assert body.startswith(comment.marker_lines(key))
     assert_report_shape(rendered(body), comparison)
 
 

@@ -31,19 +31,22 @@ def engine_host() -> str:
     return str(endpoint) if endpoint else DEFAULT_HOST
 
 
-def client() -> Any:
-    """A connected docker SDK client for the engine the CLI talks to (one per engine and
-    process); BuildError when no engine answers."""
-    return _client_for(engine_host())
+def client(host: str | None = None) -> Any:
+    """A connected docker SDK client for `host`, by default the engine the CLI talks to
+    now (engine_host(): DOCKER_HOST is read on every call); BuildError when no engine
+    answers. One client per host and process, whatever the order of the calls."""
+    return _client_for(host or engine_host())
 
 
 @cache
 def _client_for(host: str) -> Any:
+    """The client of one engine host, created and pinged on first use. The cache is keyed
+    by the host: a DOCKER_HOST changed between calls (the engine tests measure on two
+    engines in one process) gets its own client. A failure is not cached."""
     try:
         import docker
     except ImportError as exc:
         raise BuildError("the docker SDK is not installed: pip install 'slim-bake[bake]'") from exc
-    host = engine_host()
     try:
         engine = docker.DockerClient(base_url=host, version="auto", timeout=120)
         engine.ping()

@@ -1,4 +1,15 @@
-"""The exceptions slim raises; `cli.main` is the one place that turns them into exit codes."""
+"""The exceptions slim raises, each carrying its exit code; `failsafe.guarded` is the one
+place that turns them into a message and that code.
+
+    SlimError                 reported without a traceback (exit 2 unless a subclass says)
+    ├── UsageError            bad command line, environment or input file    2
+    ├── ConfigError           slim.yaml or a report invalid, every problem   2
+    ├── BuildError            the engine, buildx, a build or a measurement    3
+    └── GitHubError           the GitHub API refused or failed a request      3
+        ├── ReadOnlyToken     403 to a write (a fork's token): not a failure
+        └── RateLimited       a rate limit not waited out within slim's bound
+
+Anything else that escapes a command is a bug in slim: exit 4, traceback in a file."""
 
 from __future__ import annotations
 
@@ -59,3 +70,21 @@ class BuildError(SlimError):
     """The engine, buildx, a build or a measurement failed."""
 
     exit_code = EXIT_BUILD
+
+
+class GitHubError(SlimError):
+    """The GitHub API refused or failed a request (other than the fork case)."""
+
+    exit_code = EXIT_BUILD
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ReadOnlyToken(GitHubError):
+    """403 to a write: the token may read but not write (a pull request from a fork)."""
+
+
+class RateLimited(GitHubError):
+    """GitHub's rate limit, not waited out within slim's bound."""

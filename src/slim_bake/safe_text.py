@@ -25,7 +25,7 @@ Two rules, one module, used wherever slim prints:
    first on a line (a target name in a table's first column) or anywhere in it, so
    each line is defused there: a leading `::` is written `\\x3a:` and every `##[` is
    written `##\\x5b`, in the same escape style as rule 1. Only a command slim means
-   (github.workflow_command) is written with `meant=True`. JSON is written with
+   (github.actions.workflow_command) is written with `meant=True`. JSON is written with
    `json_text`, which spells `[` after `##` as the JSON escape `\\u005b`: the same
    document to a parser, and no command to the runner."""
 
@@ -60,6 +60,13 @@ def visible(text: str) -> str:
     if text.isprintable():  # the common case; isprintable() is False for all acting ones
         return text
     return "".join(repr(ch)[1:-1] if is_acting(ch) else ch for ch in text)
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """`visible(text)` cut to `limit` characters: server text (a URL, an API message)
+    quoted in a log line."""
+    out = visible(text)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def under_actions() -> bool:

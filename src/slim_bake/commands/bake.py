@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from slim_bake.cli import add_config_argument
+from slim_bake.commands._options import add_config_argument
 from slim_bake.commands.report import add_output_arguments, show
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError

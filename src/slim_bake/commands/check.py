@@ -6,11 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from slim_bake.cli import add_config_argument
-from slim_bake.config import load_config
+from slim_bake.commands._options import add_config_argument
 from slim_bake.errors import EXIT_FAILED, EXIT_OK
-from slim_bake.output import plan_changes, shown
-from slim_bake.plan import make_plan
 from slim_bake.safe_text import say, visible
 
 REASONS = {
@@ -25,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slim_bake.config import load_config
+    from slim_bake.output import plan_changes, shown
+    from slim_bake.plan import make_plan
+
     plan = make_plan(load_config(Path(args.config)))
     _, changes = plan_changes(plan)
     for change in changes:

@@ -3,7 +3,7 @@
 Runs inside GitHub Actions: reads GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN
 and GITHUB_API_URL. Outside a pull request it does nothing; with a read-only token
 (a fork) it writes the report to the job summary and prints a notice. Network limits:
-SLIM_GITHUB_TIMEOUT, SLIM_GITHUB_DEADLINE, SLIM_GITHUB_MAX_WAIT (see github.Limits)."""
+SLIM_GITHUB_TIMEOUT, SLIM_GITHUB_DEADLINE, SLIM_GITHUB_MAX_WAIT (see github.client.Limits)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import argparse
 import os
 from pathlib import Path
 
-from slim_bake import github
-from slim_bake.cli import add_config_argument
+from slim_bake.commands._options import add_config_argument
 from slim_bake.errors import EXIT_OK, UsageError
+from slim_bake.safe_text import printable
 
 # A report is a few kB; far past GitHub's comment limit, reading on is pointless (and a
 # path like /dev/zero would never end).
@@ -35,14 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slim_bake.github.comment import post_report, report_outcome
+
     markdown = read_markdown(args.markdown)
-    outcome = github.post_report(markdown, args.config, os.environ, args.summary_fallback)
-    github.report_outcome(outcome)
+    report_outcome(post_report(markdown, args.config, os.environ, args.summary_fallback))
     return EXIT_OK
 
 
 def read_markdown(path: str) -> str:
-    name = github.printable(path)
+    name = printable(path)
     try:
         with Path(path).open("rb") as handle:
             data = handle.read(MAX_MARKDOWN + 1)

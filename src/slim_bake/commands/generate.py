@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from slim_bake.cli import add_config_argument
-from slim_bake.config import load_config
+from slim_bake.commands._options import add_config_argument
 from slim_bake.errors import EXIT_FAILED, EXIT_OK
-from slim_bake.output import regenerate, shown
-from slim_bake.plan import make_plan
 from slim_bake.safe_text import say, visible
 
 
@@ -23,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slim_bake.config import load_config
+    from slim_bake.output import regenerate, shown
+    from slim_bake.plan import make_plan
+
     plan = make_plan(load_config(Path(args.config)))
     changes = regenerate(plan)
     for change in changes:

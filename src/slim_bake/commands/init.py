@@ -8,15 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from slim_bake import scaffold
-from slim_bake.cli import add_config_argument
-from slim_bake.config import load_config
-from slim_bake.detect import detect
+from slim_bake.commands._options import add_config_argument
 from slim_bake.errors import EXIT_OK, UsageError
-from slim_bake.output import regenerate, write_new
-from slim_bake.plan import make_plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slim_bake import scaffold
+    from slim_bake.config import load_config
+    from slim_bake.detect import detect
+    from slim_bake.output import regenerate, write_new
+    from slim_bake.plan import make_plan
+
     path = Path(args.config)
     if path.exists() or path.is_symlink():
         raise UsageError(f"{args.config} exists: slim init never overwrites it (nothing written)")
@@ -74,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
 def _bases(name: str | None) -> dict[str, Any] | None:
     if name is None:
         return None
+    import yaml
+
     try:
         data = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

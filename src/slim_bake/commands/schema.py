@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from slim_bake import presets
 from slim_bake.errors import EXIT_OK
 from slim_bake.safe_text import write
 
@@ -14,5 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slim_bake import presets
+
     write(presets.schema_text(args.name))
     return EXIT_OK
