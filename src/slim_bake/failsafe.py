@@ -121,7 +121,7 @@ def write_traceback(exc: BaseException) -> Path | None:
     """The full traceback in a new file under the cache folder (or the temporary
     folder when that cannot be written); None when neither can."""
     from slim_bake import __version__
-    from slim_bake.measure import cache_dir
+    from slim_bake.cachedir import cache_dir
 
     text = f"slim {__version__}, Python {sys.version.split()[0]}, argv {sys.argv!r}\n\n"
     text += "".join(traceback.format_exception(exc))

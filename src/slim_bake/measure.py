@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
+from slim_bake.cachedir import cache_dir
 from slim_bake.errors import BuildError
 from slim_bake.safe_text import warn
 
@@ -329,14 +330,6 @@ class _Chunks(io.RawIOBase):
 
 
 # --- The cache of measured layers and images ------------------------------------------
-
-
-def cache_dir() -> Path:
-    explicit = os.environ.get("SLIM_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "slim-bake"
 
 
 class MeasureCache:

@@ -15,3 +15,18 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="slim.yaml (default: %(default)s)",
     )
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """The report outputs `slim bake` and `slim report` share."""
+    parser.add_argument(
+        "--write-report",
+        metavar="FILE",
+        help="write the JSON report to FILE (the baseline of a later run; `slim schema report`)",
+    )
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the JSON report on stdout (the table then goes to stderr)",
+    )

@@ -8,8 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from slim_bake.commands._options import add_config_argument
-from slim_bake.commands.report import add_output_arguments, show
+from slim_bake.commands._options import add_config_argument, add_output_arguments
+from slim_bake.commands.report import show
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError
 from slim_bake.output import regenerate, shown

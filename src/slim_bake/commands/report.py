@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from slim_bake.commands._options import add_output_arguments
 from slim_bake.errors import UsageError
 from slim_bake.output import write_atomic
 from slim_bake.report import json_output, markdown, terminal
@@ -26,21 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "head", metavar="HEAD", help="the report to judge: a file or git:REF[:PATH]"
     )
     add_output_arguments(parser)
-
-
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    """The report outputs `slim bake` and `slim report` share."""
-    parser.add_argument(
-        "--write-report",
-        metavar="FILE",
-        help="write the JSON report to FILE (the baseline of a later run; `slim schema report`)",
-    )
-    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the JSON report on stdout (the table then goes to stderr)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
