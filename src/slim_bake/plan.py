@@ -14,6 +14,7 @@ from slim_bake.config import (
     Artifact,
     Base,
     Budget,
+    BuildSettings,
     Config,
     Profile,
     Smoke,
@@ -170,23 +171,23 @@ def build_spec(artifact: Artifact, flavour: str, profile: Profile) -> BuildSpec:
     output = f"{OUT_DIR}/{artifact.binary}"
     build = artifact.build
     if artifact.lang == CUSTOM_LANGUAGE:
-        custom = build[flavour]
-        toolchain = artifact.bases[custom.get("toolchain", recipe.toolchain)]
-        outputs = {artifact.binary: custom["output"], **build.get("outputs", {})}
-        custom_steps = (custom["command"], *_copies(artifact, outputs, {}))
-        env = dict(build.get("env", {}))
+        custom = build.custom[flavour]
+        toolchain = artifact.bases[custom.toolchain or recipe.toolchain]
+        outputs = {artifact.binary: custom.output, **build.outputs}
+        custom_steps = (custom.command, *_copies(artifact, outputs, {}))
+        env = dict(build.env)
         return _spec(artifact, flavour, toolchain, env, (), custom_steps, output)
     toolchain = artifact.bases[recipe.toolchain]
-    values = _vars(language, recipe, toolchain, profile.vars, build)
+    values = _vars(language, recipe, toolchain, profile.vars, build.vars)
     values.update(out=quote(output), binary=quote(artifact.binary))
     steps, places = _recipe_steps(language, recipe, build)
     commands = [_fill(step, values) for step in steps]
-    commands += _copies(artifact, {**places, **build.get("outputs", {})}, values)
+    commands += _copies(artifact, {**places, **build.outputs}, values)
     for name in artifact.all_executables:  # post steps (strip) for every executable
         each = {**values, "out": quote(f"{OUT_DIR}/{name}")}
         commands += [_fill(step, each) for step in profile.post]
     commands += [f"ln -s {quote(t)} {quote(f'{OUT_DIR}/{n}')}" for n, t in artifact.links.items()]
-    env = {**recipe.env, **profile.env, **build.get("env", {})}
+    env = {**recipe.env, **profile.env, **build.env}
     mounts = tuple(_fill(m, values) for m in language.mounts)
     return _spec(artifact, flavour, toolchain, env, mounts, tuple(commands), output)
 
@@ -202,8 +203,8 @@ def _spec(
 ) -> BuildSpec:
     build = artifact.build
     cache = tuple(f"type=cache,target={m}" for m in mounts)
-    secrets = tuple(f"type=secret,id={s['id']}" for s in build.get("secrets", ()))
-    ssh = tuple(f"type=ssh,id={i}" for i in build.get("ssh", ()))
+    secrets = tuple(f"type=secret,id={s.id}" for s in build.secrets)
+    ssh = tuple(f"type=ssh,id={i}" for i in build.ssh)
     return BuildSpec(
         flavour=flavour,
         toolchain=toolchain,
@@ -216,27 +217,26 @@ def _spec(
     )
 
 
-def _install(toolchain: Base, build: dict[str, Any]) -> Install | None:
-    packages = build.get("packages")
-    packages = merge_list([], packages, "replace") if packages else []
-    if not packages or toolchain.packager is None:
+def _install(toolchain: Base, build: BuildSettings) -> Install | None:
+    if not build.packages or toolchain.packager is None:
         return None
     packager = presets.packagers()[toolchain.packager]
-    words = " ".join(quote(p) for p in packages)
+    words = " ".join(quote(p) for p in build.packages)
     steps = tuple(step.format(packages=words) for step in packager.steps)
     return Install(packager.mounts, steps)
 
 
 def _recipe_steps(
-    language: Language, recipe: Flavour, build: dict[str, Any]
+    language: Language, recipe: Flavour, build: BuildSettings
 ) -> tuple[list[str], dict[str, str]]:
     """The build commands and where each executable is afterwards, by the build system
     (c, cpp) or the flavour (cargo's target folder)."""
     if language.systems is None:
         return list(recipe.steps), _places(recipe.output)
-    system: BuildSystem = language.systems[build.get("system", "sources")]
+    system: BuildSystem = language.systems[build.system]
     steps = list(system.steps)
-    if system.install is not None and build.get("install", system.install_default):
+    install = system.install_default if build.install is None else build.install
+    if system.install is not None and install:
         return [*steps, *system.install], _places(system.installed)
     return steps, _places(system.output)
 

@@ -68,6 +68,41 @@ class RuntimeContents:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A build secret: mounted at /run/secrets/<id> in the build steps, passed by bake."""
+
+    id: str
+    src: str | None = None  # a file, relative to slim.yaml
+    env: str | None = None  # or an environment variable
+
+
+@dataclass(frozen=True)
+class CustomBuild:
+    """`build.<flavour>` of a custom artifact: the user's own command."""
+
+    command: str
+    output: str  # relative to /src or absolute
+    toolchain: str | None = None  # a base's name; None: the flavour's preset toolchain
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """An artifact's `build:`."""
+
+    # The language's settings as written: text, a list, or {replace: [...]}/{append: [...]};
+    # plan merges them over the presets' and the profile's values.
+    vars: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    packages: tuple[str, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    ssh: tuple[str, ...] = ()
+    outputs: dict[str, str] = field(default_factory=dict)  # executable → where it is built
+    system: str = "sources"  # languages with build systems (c, cpp)
+    install: bool | None = None  # None: the build system's default
+    custom: dict[str, CustomBuild] = field(default_factory=dict)  # flavour → (custom only)
+
+
+@dataclass(frozen=True)
 class Artifact:
     name: str
     lang: str
@@ -76,7 +111,7 @@ class Artifact:
     args: tuple[str, ...]
     runtimes: tuple[str, ...]  # may include "<runtime>-debug"
     profiles: dict[str, str]  # runtime → profile
-    build: dict[str, Any]
+    build: BuildSettings
     bases: dict[str, Base]  # every base name → resolved base, artifact overrides applied
     files: dict[str, bool]
     closure_extra: tuple[str, ...]

@@ -10,15 +10,19 @@ from typing import Any
 
 from slim_bake import presets
 from slim_bake.config.model import (
+    CUSTOM_LANGUAGE,
     DEFAULT_CLOSURE_EXTRA,
     FILE_DEFAULTS,
     Artifact,
     Base,
     Budget,
+    BuildSettings,
     Config,
     CopySpec,
+    CustomBuild,
     Profile,
     RuntimeContents,
+    Secret,
     Smoke,
     override_base,
     preset_bases,
@@ -82,7 +86,7 @@ def _artifact(directory: Path, name: str, spec: dict[str, Any], bases: dict[str,
         args=tuple(spec.get("args", ())),
         runtimes=runtimes,
         profiles=_profile_choice(spec.get("profile", "default"), runtimes),
-        build=spec.get("build", {}),
+        build=_build(spec["lang"], spec.get("build", {})),
         bases=_bases(spec.get("bases", {}), bases),
         files={**FILE_DEFAULTS, **spec.get("files", {})},
         closure_extra=tuple(spec.get("closure", {}).get("extra", DEFAULT_CLOSURE_EXTRA)),
@@ -93,6 +97,30 @@ def _artifact(directory: Path, name: str, spec: dict[str, Any], bases: dict[str,
         links=dict(spec.get("links", {})),
         entrypoint_args=tuple(spec.get("entrypoint_args", ())),
         runtime=_runtime_contents(spec.get("runtime", {})),
+    )
+
+
+# The keys of `build:` that are not the language's vars.
+_BUILD_KEYS = {"env", "packages", "secrets", "ssh", "outputs", "system", "install"}
+
+
+def _build(lang: str, spec: dict[str, Any]) -> BuildSettings:
+    flavours = presets.languages()[lang].flavours if lang == CUSTOM_LANGUAGE else {}
+    packages = spec.get("packages")
+    return BuildSettings(
+        vars={k: v for k, v in spec.items() if k not in _BUILD_KEYS and k not in flavours},
+        env=dict(spec.get("env", {})),
+        packages=tuple(merge_list([], packages, "replace")) if packages else (),
+        secrets=tuple(Secret(s["id"], s.get("src"), s.get("env")) for s in spec.get("secrets", ())),
+        ssh=tuple(spec.get("ssh", ())),
+        outputs=dict(spec.get("outputs", {})),
+        system=spec.get("system", "sources"),
+        install=spec.get("install"),
+        custom={
+            flavour: CustomBuild(c["command"], c["output"], c.get("toolchain"))
+            for flavour, c in spec.items()
+            if flavour in flavours
+        },
     )
 
 
