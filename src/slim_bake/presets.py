@@ -1,7 +1,10 @@
 """The presets: data files shipped in slim_bake/presets, each read once into typed,
-frozen records. Adding a runtime is an entry in runtimes.yaml (and its image in
-bases.yaml); adding a language is an entry in languages.yaml (and its build settings
-in schemas/slim.schema.json). No code names a runtime or a language.
+frozen records that config, plan, render and detect read by field.
+
+Adding a runtime is an entry in runtimes.yaml (and, for a new image, one in bases.yaml).
+Adding a language is an entry in languages.yaml (vars, a recipe per flavour, profiles)
+and its build settings in schemas/slim.schema.json (`$defs.build`, which refuses unknown
+keys); `slim init` finds it once init.yaml has a rule for it.
 
 This module is the floor of the package: it imports no other slim_bake module."""
 
