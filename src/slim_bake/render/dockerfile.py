@@ -157,8 +157,8 @@ def run_script(commands: Iterable[str], mounts: Iterable[str] = (), nounset: boo
 
     A command is never spliced into a line slim continues: a `#` comments out only its
     own line, and BuildKit's ` \\`+blanks continuation does not apply inside a heredoc.
-    `mounts` are RUN flags (--mount=type=cache,...). config.shell_command_problem refuses,
-    with the value's line and column, what could still break out; the same check here
+    `mounts` are RUN flags (--mount=type=cache,...). shell_command_problem (config/shell.py)
+    refuses, with the value's line and column, what could still break out; the check here
     is the backstop for commands slim makes itself (a ValueError is a bug in slim)."""
     lines = ["set -eu" if nounset else "set -e", *commands]
     for line in lines:
