@@ -76,7 +76,7 @@ class Target:
         if self.artifact.runtime.user:
             return self.artifact.runtime.user
         has_user = self.rootfs or self.nonroot_base
-        return "65532:65532" if has_user and self.artifact.files["passwd"] else None
+        return "65532:65532" if has_user and self.artifact.files.passwd else None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from slim_bake.presets import Profile as Profile
 
 DEBUG_SUFFIX = "-debug"
 CUSTOM_LANGUAGE = "custom"  # the language whose build is the user's own command per flavour
-FILE_DEFAULTS = {"passwd": True, "tmp": True, "ca_certs": False, "zoneinfo": False}
 DEFAULT_CLOSURE_EXTRA = ("libgcc_s.so.1",)
 RESERVED_NAMES = {"default", "docker-metadata-action"}
 # The stages render/dockerfile.py writes: `FROM <name>` names the stage, not an image
@@ -68,6 +67,16 @@ class RuntimeContents:
 
 
 @dataclass(frozen=True)
+class Files:
+    """`files:`: what a scratch runtime gets beside the program (its rootfs stage)."""
+
+    passwd: bool = True  # /etc/passwd and /etc/group with root and nonroot (65532)
+    tmp: bool = True  # /tmp, mode 1777
+    ca_certs: bool = False  # the CA bundle of the toolchain image
+    zoneinfo: bool = False  # /usr/share/zoneinfo
+
+
+@dataclass(frozen=True)
 class Secret:
     """A build secret: mounted at /run/secrets/<id> in the build steps, passed by bake."""
 
@@ -113,7 +122,7 @@ class Artifact:
     profiles: dict[str, str]  # runtime → profile
     build: BuildSettings
     bases: dict[str, Base]  # every base name → resolved base, artifact overrides applied
-    files: dict[str, bool]
+    files: Files
     closure_extra: tuple[str, ...]
     budgets: dict[str, Budget]  # runtime → budget ("*" already merged in)
     smoke: Smoke | None
