@@ -96,7 +96,7 @@ marks = [("start", time.perf_counter())]
 def mark(name): marks.append((name, time.perf_counter()))
 from slim_bake import presets
 from slim_bake.commands import check
-from slim_bake.config import load_config, schema_problems
+from slim_bake.config import load_config, schema_check
 from slim_bake.loader import load_yaml
 from slim_bake.output import plan_changes
 from slim_bake.plan import make_plan
@@ -105,7 +105,7 @@ presets.runtimes(); presets.bases(); presets.languages(); presets.schema("slim")
 mark("presets and schema (read once, cached)")
 doc = load_yaml(Path("slim.yaml"))
 mark("read slim.yaml with positions")
-list(schema_problems(doc, "slim"))
+schema_check(doc, "slim")
 mark("JSON Schema validation")
 subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True)
 mark("git rev-parse (repository root)")

@@ -77,10 +77,10 @@ class Row:
 
 def profile_flags(name: str) -> tuple[list[str], list[str], str | None]:
     """(cflags, ldflags, strip arguments or None) of a C profile, from slim's presets."""
-    profile = presets.languages()["c"]["profiles"][name]
-    variables = profile.get("vars", {})
+    profile = presets.languages()["c"].profiles[name]
+    variables = profile.vars
     strip = None
-    for step in profile.get("post", []):
+    for step in profile.post:
         if step.startswith("{strip} "):
             strip = step.removeprefix("{strip} ").replace(" {out}", "")
     return list(variables.get("cflags", [])), list(variables.get("ldflags", [])), strip
@@ -299,9 +299,9 @@ CARGO_TOML = '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n'
 
 def rust_variants() -> list[tuple[str, dict[str, str]]]:
     """(label, CARGO_PROFILE_RELEASE_* environment) from slim's Rust profiles."""
-    profiles = presets.languages()["rust"]["profiles"]
-    default: dict[str, str] = dict(profiles["default"].get("env", {}))
-    minimal: dict[str, str] = dict(profiles["min"].get("env", {}))
+    profiles = presets.languages()["rust"].profiles
+    default: dict[str, str] = dict(profiles["default"].env)
+    minimal: dict[str, str] = dict(profiles["min"].env)
     added = {k: v for k, v in minimal.items() if default.get(k) != v}
     result = [("cargo's release profile", {}), ("default", default)]
     result += [(f"default + {_short(k)}={v}", {**default, k: v}) for k, v in added.items()]

@@ -508,7 +508,7 @@ def bases_section(variants: list[Variant]) -> str:
     ]
     for name, (image, n) in sorted(rows.items()):
         lines.append(
-            f"| `{name}` | `{presets.bases()[name]['image']}` | `{image}` | {format_size(n)} |"
+            f"| `{name}` | `{presets.bases()[name].image}` | `{image}` | {format_size(n)} |"
         )
     return "\n".join(lines) + "\n"
 

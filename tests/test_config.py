@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from slim_bake import presets
 from slim_bake.cli import main
 from slim_bake.config import load_config
 from slim_bake.errors import ConfigError
+from slim_bake.output import render_all
 from slim_bake.plan import make_plan
 
 GOOD = """\
@@ -220,3 +223,33 @@ def test_no_traceback_for_a_missing_or_unreadable_file(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "slim.yaml" in bad.stderr
+
+
+def test_every_language_generates_for_every_runtime_of_the_presets(tmp_path: Path) -> None:
+    """The preset files refer to each other by name (a runtime to a base and a flavour, a
+    flavour to a toolchain base, a system to its steps): a data-file edit that breaks a
+    reference fails here, not in a user's `slim generate`."""
+    runtimes = list(presets.runtimes())
+    runtimes += [f"{r}-debug" for r, preset in presets.runtimes().items() if not preset.shell]
+    artifacts = {}
+    for lang, language in presets.languages().items():
+        (tmp_path / lang).mkdir()
+        build = {f: {"command": "make", "output": "app"} for f in language.flavours}
+        systems = language.systems or {"": None}
+        for system in systems:
+            name = f"{lang}-{system}".strip("-")
+            artifacts[name] = {"lang": lang, "context": lang, "runtimes": runtimes}
+            if lang == "custom":
+                artifacts[name]["build"] = build
+            elif system:
+                artifacts[name]["build"] = {"system": system}
+    path = tmp_path / "slim.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "artifacts": artifacts}))
+    plan = make_plan(load_config(path))
+    files = render_all(plan)
+    assert len(plan.targets) == len(artifacts) * len(runtimes)
+    for target in plan.targets:
+        dockerfile = files[target.dockerfile]
+        assert f"FROM {target.build.toolchain.image} AS build" in dockerfile, target.name
+        if target.base is not None:
+            assert f"FROM {target.base.image} AS runtime" in dockerfile, target.name

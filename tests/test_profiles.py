@@ -20,7 +20,7 @@ from slim_bake.cli import main
 from slim_bake.measure import MeasureCache, measure
 
 ROOT = Path(__file__).resolve().parent.parent
-C_MIN = presets.languages()["c"]["profiles"]["min"]["vars"]
+C_MIN = presets.languages()["c"].profiles["min"].vars
 MIN_FLAGS = [*C_MIN["cflags"], *C_MIN["ldflags"]]
 
 
@@ -124,7 +124,7 @@ def test_users_flags_come_after_the_profiles_so_they_can_undo_a_trade_off(
 
 def test_every_language_has_the_default_and_min_profiles() -> None:
     for lang, spec in presets.languages().items():
-        assert {"default", "min"} <= set(spec["profiles"]), lang
+        assert {"default", "min"} <= set(spec.profiles), lang
 
 
 def test_slim_yaml_can_add_and_replace_profiles(project: Callable[..., Path]) -> None:

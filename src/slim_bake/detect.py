@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from slim_bake import presets
+from slim_bake.presets import DetectRule
 
 _NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 _BINARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -63,34 +64,34 @@ class Detection:
 def detect(root: Path) -> Detection | None:
     """The first rule of presets/init.yaml that `root` matches, resolved; None if none."""
     data = presets.detection()
-    for rule in data["rules"]:
+    for rule in data.rules:
         found = _matches(root, rule)
         if found is None:
             continue
-        lang, system = rule["lang"], rule["system"]
+        lang, system = rule.lang, rule.system
         if lang == "c" and system != "sources" and _mostly_cpp(root, data):
             lang = "cpp"
         binary, build = _RESOLVERS[system](root, found)
         binary = binary if _BINARY.match(binary) else _fallback(root)
-        return Detection(lang, system, binary, found, build, tuple(data["runtimes"][lang]))
+        return Detection(lang, system, binary, found, build, data.runtimes[lang])
     return None
 
 
-def _matches(root: Path, rule: dict[str, Any]) -> str | None:
-    for name in rule.get("files", []):
+def _matches(root: Path, rule: DetectRule) -> str | None:
+    for name in rule.files:
         if (root / name).is_file():
-            return str(name)
-    for pattern in rule.get("globs", []):
+            return name
+    for pattern in rule.globs:
         if any(path.is_file() for path in root.glob(pattern)):
-            return str(pattern)
+            return pattern
     return None
 
 
-def _mostly_cpp(root: Path, data: dict[str, Any]) -> bool:
-    def count(patterns: list[str]) -> int:
+def _mostly_cpp(root: Path, data: presets.Detection) -> bool:
+    def count(patterns: tuple[str, ...]) -> int:
         return sum(1 for p in patterns for _ in _limited(root.rglob(p)))
 
-    return count(data["cpp_globs"]) > count(data["c_globs"])
+    return count(data.cpp_globs) > count(data.c_globs)
 
 
 def _limited(paths: Any, limit: int = 2000) -> list[Path]:

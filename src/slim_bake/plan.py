@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slim_bake import presets
-from slim_bake.config import Artifact, Base, Budget, Config, Smoke, merge_list, split_runtime
+from slim_bake.config import (
+    CUSTOM_LANGUAGE,
+    Artifact,
+    Base,
+    Budget,
+    BuildSettings,
+    Config,
+    Profile,
+    Smoke,
+    merge_list,
+    split_runtime,
+)
+from slim_bake.presets import BuildSystem, Flavour, Language, Runtime, VarValue
 
 BINARY_DIR = "/usr/local/bin"
 
@@ -64,7 +76,7 @@ class Target:
         if self.artifact.runtime.user:
             return self.artifact.runtime.user
         has_user = self.rootfs or self.nonroot_base
-        return "65532:65532" if has_user and self.artifact.files["passwd"] else None
+        return "65532:65532" if has_user and self.artifact.files.passwd else None
 
 
 @dataclass(frozen=True)
@@ -97,8 +109,7 @@ def make_plan(config: Config) -> Plan:
 
 def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
     base_runtime, debug = split_runtime(runtime)
-    preset = presets.runtimes()[base_runtime]
-    base_name = preset["base"]
+    preset: Runtime = presets.runtimes()[base_runtime]
     name = f"{artifact.name}-{runtime}"
     profile = artifact.profiles[runtime]
     return Target(
@@ -107,18 +118,18 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         runtime=runtime,
         base_runtime=base_runtime,
         debug=debug,
-        description=preset["description"] + (" (with a busybox debug shell)" if debug else ""),
-        build=build_spec(artifact, preset["flavour"], config.profiles[artifact.lang][profile]),
-        base=artifact.bases[base_name] if base_name else None,
-        shell=bool(preset["shell"]),
-        closure=bool(preset.get("closure", False)),
-        rootfs=base_name == "scratch",
-        nonroot_base=bool(preset.get("nonroot", False)),
+        description=preset.description + (" (with a busybox debug shell)" if debug else ""),
+        build=build_spec(artifact, preset.flavour, config.profiles[artifact.lang][profile]),
+        base=artifact.bases[preset.base] if preset.base else None,
+        shell=preset.shell,
+        closure=preset.closure,
+        rootfs=preset.base == "scratch",
+        nonroot_base=preset.nonroot,
         busybox=artifact.bases["busybox-static"] if debug else None,
         profile=profile,
         dockerfile=f"{config.dockerfiles_dir}/{name}.Dockerfile",
         tags=(_tag(config, artifact, runtime),),
-        labels=_labels(artifact, runtime, preset["description"]),
+        labels=_labels(artifact, runtime, preset.description),
         budget=artifact.budgets[runtime],
         smoke=artifact.smoke,
     )
@@ -153,31 +164,31 @@ class Install:
     steps: tuple[str, ...]
 
 
-def build_spec(artifact: Artifact, flavour: str, settings: dict[str, Any]) -> BuildSpec:
-    """`settings`: the profile (vars, env, post) from the presets or slim.yaml."""
+def build_spec(artifact: Artifact, flavour: str, profile: Profile) -> BuildSpec:
+    """`profile`: its vars, env and post steps, from the presets or slim.yaml."""
     language = presets.languages()[artifact.lang]
-    recipe = language["flavours"][flavour]
+    recipe = language.flavours[flavour]
     output = f"{OUT_DIR}/{artifact.binary}"
     build = artifact.build
-    if artifact.lang == "custom":
-        custom = build[flavour]
-        toolchain = artifact.bases[custom.get("toolchain", recipe["toolchain"])]
-        outputs = {artifact.binary: custom["output"], **build.get("outputs", {})}
-        custom_steps = (custom["command"], *_copies(artifact, outputs, {}))
-        env = dict(build.get("env", {}))
+    if artifact.lang == CUSTOM_LANGUAGE:
+        custom = build.custom[flavour]
+        toolchain = artifact.bases[custom.toolchain or recipe.toolchain]
+        outputs = {artifact.binary: custom.output, **build.outputs}
+        custom_steps = (custom.command, *_copies(artifact, outputs, {}))
+        env = dict(build.env)
         return _spec(artifact, flavour, toolchain, env, (), custom_steps, output)
-    toolchain = artifact.bases[recipe["toolchain"]]
-    values = _vars(language, recipe, toolchain, settings.get("vars", {}), build)
+    toolchain = artifact.bases[recipe.toolchain]
+    values = _vars(language, recipe, toolchain, profile.vars, build.vars)
     values.update(out=quote(output), binary=quote(artifact.binary))
     steps, places = _recipe_steps(language, recipe, build)
     commands = [_fill(step, values) for step in steps]
-    commands += _copies(artifact, {**places, **build.get("outputs", {})}, values)
+    commands += _copies(artifact, {**places, **build.outputs}, values)
     for name in artifact.all_executables:  # post steps (strip) for every executable
         each = {**values, "out": quote(f"{OUT_DIR}/{name}")}
-        commands += [_fill(step, each) for step in settings.get("post", [])]
+        commands += [_fill(step, each) for step in profile.post]
     commands += [f"ln -s {quote(t)} {quote(f'{OUT_DIR}/{n}')}" for n, t in artifact.links.items()]
-    env = {**recipe.get("env", {}), **settings.get("env", {}), **build.get("env", {})}
-    mounts = tuple(_fill(m, values) for m in language.get("mounts", ()))
+    env = {**recipe.env, **profile.env, **build.env}
+    mounts = tuple(_fill(m, values) for m in language.mounts)
     return _spec(artifact, flavour, toolchain, env, mounts, tuple(commands), output)
 
 
@@ -192,8 +203,8 @@ def _spec(
 ) -> BuildSpec:
     build = artifact.build
     cache = tuple(f"type=cache,target={m}" for m in mounts)
-    secrets = tuple(f"type=secret,id={s['id']}" for s in build.get("secrets", ()))
-    ssh = tuple(f"type=ssh,id={i}" for i in build.get("ssh", ()))
+    secrets = tuple(f"type=secret,id={s.id}" for s in build.secrets)
+    ssh = tuple(f"type=ssh,id={i}" for i in build.ssh)
     return BuildSpec(
         flavour=flavour,
         toolchain=toolchain,
@@ -206,30 +217,28 @@ def _spec(
     )
 
 
-def _install(toolchain: Base, build: dict[str, Any]) -> Install | None:
-    packages = build.get("packages")
-    packages = merge_list([], packages, "replace") if packages else []
-    if not packages or toolchain.packager is None:
+def _install(toolchain: Base, build: BuildSettings) -> Install | None:
+    if not build.packages or toolchain.packager is None:
         return None
-    recipe = presets.packagers()[toolchain.packager]
-    words = " ".join(quote(p) for p in packages)
-    steps = tuple(step.format(packages=words) for step in recipe["steps"])
-    return Install(tuple(recipe["mounts"]), steps)
+    packager = presets.packagers()[toolchain.packager]
+    words = " ".join(quote(p) for p in build.packages)
+    steps = tuple(step.format(packages=words) for step in packager.steps)
+    return Install(packager.mounts, steps)
 
 
 def _recipe_steps(
-    language: dict[str, Any], recipe: dict[str, Any], build: dict[str, Any]
+    language: Language, recipe: Flavour, build: BuildSettings
 ) -> tuple[list[str], dict[str, str]]:
     """The build commands and where each executable is afterwards, by the build system
     (c, cpp) or the flavour (cargo's target folder)."""
-    if "systems" not in language:
-        steps = list(recipe["steps"])
-        return steps, _places(recipe.get("output"))
-    system = language["systems"][build.get("system", "sources")]
-    steps = list(system["steps"])
-    if "install" in system and build.get("install", system["install_default"]):
-        return [*steps, *system["install"]], _places(system["installed"])
-    return steps, _places(system.get("output"))
+    if language.systems is None:
+        return list(recipe.steps), _places(recipe.output)
+    system: BuildSystem = language.systems[build.system]
+    steps = list(system.steps)
+    install = system.install_default if build.install is None else build.install
+    if system.install is not None and install:
+        return [*steps, *system.install], _places(system.installed)
+    return steps, _places(system.output)
 
 
 def _places(template: str | None) -> dict[str, str]:
@@ -259,10 +268,10 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 
 def _vars(
-    language: dict[str, Any],
-    recipe: dict[str, Any],
+    language: Language,
+    recipe: Flavour,
     toolchain: Base,
-    profile: dict[str, Any],
+    profile: dict[str, VarValue],
     user: dict[str, Any],
 ) -> dict[str, str]:
     """Each var's shell text: defaults, then the toolchain's vars, the profile (lists
@@ -270,22 +279,27 @@ def _vars(
     `merge`, scalars replace); the flavour's vars (e.g. -static) come first whatever
     the user wrote. `words` join several lists into one shell word."""
     values: dict[str, Any] = {}
-    for name, spec in language["vars"].items():
-        value: Any = spec["default"]
+    for name, spec in language.vars.items():
+        value: Any = _plain(spec.default)
         if name in toolchain.vars:
             value = toolchain.vars[name]
         if name in profile:
-            value = [*value, *profile[name]] if isinstance(value, list) else profile[name]
-        if name in user and not spec.get("internal"):
-            merge = spec.get("merge", "append")
-            value = merge_list(value, user[name], merge) if isinstance(value, list) else user[name]
-        if name in recipe.get("vars", {}):
-            value = [*recipe["vars"][name], *value]
+            value = [*value, *profile[name]] if isinstance(value, list) else _plain(profile[name])
+        if name in user and not spec.internal:
+            merged = isinstance(value, list)
+            value = merge_list(value, user[name], spec.merge) if merged else user[name]
+        if name in recipe.vars:
+            value = [*recipe.vars[name], *value]
         values[name] = value
-    result = {name: _shell(language["vars"][name]["kind"], v) for name, v in values.items()}
-    for word, parts in language.get("words", {}).items():
+    result = {name: _shell(language.vars[name].kind, v) for name, v in values.items()}
+    for word, parts in language.words.items():
         result[word] = quote(" ".join(item for part in parts for item in values[part]))
     return result
+
+
+def _plain(value: VarValue) -> Any:
+    """A preset's value as slim.yaml's would be: a list var's items as a list."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _shell(kind: str, value: Any) -> str:

@@ -89,7 +89,7 @@ def first_build(
         for rel in created:
             (planned.config.directory / rel).unlink(missing_ok=True)
         raise BuildError("no runtime built (see the build output above); nothing written")
-    headroom = float(presets.detection()["headroom"])
+    headroom = presets.detection().headroom
     artifact = config["artifacts"][detection.name]
     for runtime in artifact["runtimes"]:
         if runtime not in measured:
@@ -100,8 +100,8 @@ def first_build(
     }
     tags = [target.tags[0] for target, _ in measured.values()]
     artifact["smoke"] = False
-    for args in presets.detection()["smoke"]:
-        if all(smoke(tag, Smoke(args=tuple(args))).ok for tag in tags):
+    for args in presets.detection().smoke:
+        if all(smoke(tag, Smoke(args=args)).ok for tag in tags):
             artifact["smoke"] = {"args": list(args)}
             break
     return config

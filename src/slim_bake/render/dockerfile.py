@@ -71,7 +71,7 @@ def _closure_stage(target: Target) -> list[str]:
 def _rootfs_commands(target: Target) -> list[str]:
     files = target.artifact.files
     commands = []
-    if files["passwd"]:
+    if files.passwd:
         commands += [
             "mkdir -p /rootfs/etc /rootfs/home/nonroot",
             "printf '%s\\n' 'root:x:0:0:root:/root:/sbin/nologin'"
@@ -79,14 +79,14 @@ def _rootfs_commands(target: Target) -> list[str]:
             "printf '%s\\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group",
             "chown 65532:65532 /rootfs/home/nonroot",
         ]
-    if files["tmp"]:
+    if files.tmp:
         commands += ["mkdir -p /rootfs/tmp", "chmod 1777 /rootfs/tmp"]
-    if files["ca_certs"]:
+    if files.ca_certs:
         commands += [
             "mkdir -p /rootfs/etc/ssl/certs",
             "cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/",
         ]
-    if files["zoneinfo"]:
+    if files.zoneinfo:
         commands += ["mkdir -p /rootfs/usr/share", "cp -R /usr/share/zoneinfo /rootfs/usr/share/"]
     return commands
 
@@ -157,8 +157,8 @@ def run_script(commands: Iterable[str], mounts: Iterable[str] = (), nounset: boo
 
     A command is never spliced into a line slim continues: a `#` comments out only its
     own line, and BuildKit's ` \\`+blanks continuation does not apply inside a heredoc.
-    `mounts` are RUN flags (--mount=type=cache,...). config.shell_command_problem refuses,
-    with the value's line and column, what could still break out; the same check here
+    `mounts` are RUN flags (--mount=type=cache,...). shell_command_problem (config/shell.py)
+    refuses, with the value's line and column, what could still break out; the check here
     is the backstop for commands slim makes itself (a ValueError is a bug in slim)."""
     lines = ["set -eu" if nounset else "set -e", *commands]
     for line in lines:
