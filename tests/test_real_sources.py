@@ -132,6 +132,13 @@ def _assert_sizes_in_order(name: str, size: dict[str, int]) -> None:
         assert size["scratch-musl"] <= size["scratch-glibc"], (name, size)
 
 
+# The CI run leaves out one image the benchmark (benchmarks/real_programs.py) still builds:
+# the single stage of the Rust and Go programs is their ~0.8 GB toolchain image plus the build
+# tree, whose measurement (sizes, compressed size) costs about a minute each on 2 cores, for a
+# figure nobody budgets. The C and C++ single stages share one toolchain base: measured once.
+CI_LEAVES_OUT = {"ripgrep": ("single-stage",), "shfmt": ("single-stage",)}
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("name", list(PROGRAMS))
 def test_real_program_on_every_runtime_buildable_here(
@@ -140,11 +147,12 @@ def test_real_program_on_every_runtime_buildable_here(
     """GNU hello (autotools), lz4 (its own Makefile), ninja (C++, CMake), ripgrep (Rust, ~35
     crates from Debian's librust-*-dev offline) and shfmt (Go, modules vendored from Debian's
     golang-*-dev), each baked once by `slim bake` from the slim.yaml a user writes on every
-    runtime buildable here, smoke-run by slim with a real invocation, its sizes in the order
-    a user expects, and its scratch variants within 5% of the hand-written multi-stage build
-    with the same flags."""
+    runtime buildable here (but CI_LEAVES_OUT), smoke-run by slim with a real invocation, its
+    sizes in the order a user expects, and its scratch variants within 5% of the hand-written
+    multi-stage build with the same flags."""
     registry = unique_registry(f"real-{name}")
-    slim_yaml = write_project(name, tmp_path, registry)
+    leave_out = CI_LEAVES_OUT.get(name, ())
+    slim_yaml = write_project(name, tmp_path, registry, leave_out)
     refs = [build_reference(name, static=True, tag_prefix="slim-test-reference")]
     if PROGRAMS[name].musl_build:
         refs.append(build_reference(name, True, tag_prefix="slim-test-reference", musl=True))
@@ -153,7 +161,7 @@ def test_real_program_on_every_runtime_buildable_here(
         baked, _, output = bake(name, slim_yaml)
         images = [b.image for b in baked]
         by = {b.runtime: b for b in baked}
-        assert sorted(by) == sorted(buildable(name))
+        assert sorted(by) == sorted(set(buildable(name)) - set(leave_out))
         assert all(b.smoke_ok and b.status == "pass" for b in baked), output
         # The glibc-dynamic runtimes share one build stage: the same program everywhere.
         dynamic = [

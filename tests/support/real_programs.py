@@ -20,6 +20,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -305,13 +306,16 @@ def user_config(name: str) -> dict[str, Any]:
     return config
 
 
-def write_project(name: str, root: Path, registry: str) -> Path:
+def write_project(name: str, root: Path, registry: str, leave_out: Collection[str] = ()) -> Path:
     """The source tree in root/<name> and the user's slim.yaml with the offline stand-in bases
-    and `registry`; returns slim.yaml. The same for the tests and the benchmark, so that one
-    warms BuildKit's cache for the other."""
+    and `registry` (without the runtimes `leave_out`); returns slim.yaml. The same for the tests
+    and the benchmark, so that one warms BuildKit's cache for the other."""
     shutil.copytree(fetch(name), root / name, symlinks=True)
     bases = yaml.safe_load(STANDIN_BASES_FILE.read_text())
     config = {**user_config(name), "registry": registry, "bases": {**bases, **TOOLS_BASES}}
+    artifact = config["artifacts"][name]
+    artifact["runtimes"] = [r for r in artifact["runtimes"] if r not in leave_out]
+    artifact["budgets"] = {k: v for k, v in artifact["budgets"].items() if k not in leave_out}
     path = root / "slim.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
