@@ -685,7 +685,10 @@ def main() -> int:
     text, all_met = markdown(variants, timings, flags, svg_link)
     args.svg.parent.mkdir(parents=True, exist_ok=True)
     args.svg.write_text(svg_chart(variants))
-    args.out.write_text(text)
+    # benchmarks/real_programs.py's section (its own markers) outlives a run of this script.
+    old = args.out.read_text() if args.out.exists() else ""
+    real = old.find("<!-- benchmarks/real_programs.py: begin")
+    args.out.write_text(text + ("\n" + old[real:] if real >= 0 else ""))
     print(f"seed_table: wrote {args.out} and {args.svg}", file=sys.stderr)
     print(seed_section(variants))
     print(timings_section(timings))

@@ -31,3 +31,27 @@ def test_broken_target_quick_mode_names_the_broken_target_with_fewer_bakes(
     after = re.search(r"after .*: +[\d.]+ s to a verdict, bakes \[(\d+)\]", run.stdout)
     assert before and after, run.stdout
     assert int(after.group(1)) <= min(2, int(before.group(1)))
+
+
+@pytest.mark.docker
+def test_real_programs_quick_mode_tables_every_runtime_of_gnu_hello(docker_engine: None) -> None:
+    """The quick mode bakes GNU hello from its user slim.yaml on every runtime buildable here
+    and prints the size of each beside Debian's package; the seed's steps get smaller from the
+    single stage down to scratch."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "real_programs.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr
+    sizes = {
+        m.group(1): int(m.group(2).replace(",", ""))
+        for m in re.finditer(r"^\| `([a-z-]+)` \| [^|]*\(([\d,]+) B\) \|$", run.stdout, re.M)
+    }
+    assert len(sizes) == 11, run.stdout  # hello (C) builds on every runtime
+    assert re.search(r"^\| Debian's package: the executable \| [^|]*\([\d,]+ B\) \|$",
+                     run.stdout, re.M), run.stdout  # fmt: skip
+    assert sizes["scratch-musl"] < sizes["scratch-glibc"] < sizes["debian-slim"]
+    assert sizes["debian-slim"] < sizes["single-stage"]
