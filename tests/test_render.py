@@ -3,6 +3,7 @@ parsing the output (dockerfile-parse, hcl2, hadolint, `docker buildx bake --prin
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shlex
 import subprocess
@@ -181,6 +182,64 @@ def test_identical_build_stages_so_buildkit_shares_them(tmp_path: Path) -> None:
         == build_stage("alpine-static")
     )
     assert build_stage("scratch-glibc") != build_stage("ubuntu")
+
+
+def closure_env(stage: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The closure stage's ENV, each variable's words as the script splits them."""
+    (env,) = [i["value"] for i in stage if i["instruction"] == "ENV"]
+    return {key: value.split() for key, value in (w.split("=", 1) for w in shlex.split(env))}
+
+
+def test_cpp_and_rust_on_busybox_glibc_get_the_closure_that_glibc_lacks(tmp_path: Path) -> None:
+    """busybox:glibc has glibc only: a C++ or Rust program gets the rest of its closure
+    (libstdc++, libgcc_s) copied in, found by the same script as scratch-closure's, which
+    leaves out the libraries the base has, also when slim.yaml replaces the base's image."""
+    config = {
+        "version": 1,
+        "bases": {"busybox-glibc": "registry.example/busybox:glibc@sha256:" + "a" * 64},
+        "artifacts": {
+            "tool": {"lang": "cpp", "runtimes": ["busybox-glibc", "scratch-closure"]},
+            "rusty": {"lang": "rust", "runtimes": ["busybox-glibc"]},
+        },
+    }
+    files, _ = render(tmp_path, config)
+    for name in ("tool", "rusty"):
+        by_stage = stages(parse(files[f"dockerfiles/{name}-busybox-glibc.Dockerfile"]))
+        assert list(by_stage) == ["build", "closure", "runtime"], name
+        runtime = [i["value"] for i in by_stage["runtime"] if i["instruction"] == "COPY"]
+        assert runtime[0] == "--from=closure /closure/ /", name
+        env = closure_env(by_stage["closure"])
+        left_out = env["SLIM_CLOSURE_PROVIDED"]
+        assert {"libc.so.6", "libm.so.6", "ld-linux*.so.*"} <= set(left_out), name
+        assert not any(fnmatch.fnmatchcase("libstdc++.so.6", p) for p in left_out), name
+        assert not any(fnmatch.fnmatchcase("libgcc_s.so.1", p) for p in left_out), name
+        assert env["SLIM_CLOSURE_EXTRA"] == ["libgcc_s.so.1"], name
+    scratch = stages(parse(files["dockerfiles/tool-scratch-closure.Dockerfile"]))
+    assert closure_env(scratch["closure"])["SLIM_CLOSURE_PROVIDED"] == []  # scratch has nothing
+    script = [i["value"] for i in scratch["closure"] if i["instruction"] == "RUN"]
+    busybox = stages(parse(files["dockerfiles/tool-busybox-glibc.Dockerfile"]))["closure"]
+    assert [i["value"] for i in busybox if i["instruction"] == "RUN"] == script
+
+
+def test_c_and_go_on_busybox_glibc_stay_the_base_and_the_program(tmp_path: Path) -> None:
+    """glibc is all a C (or cgo) program needs, and busybox:glibc has it: no closure
+    stage, no layer beyond the program's."""
+    config = {
+        "version": 1,
+        "artifacts": {
+            "hello": {"lang": "c", "runtimes": ["busybox-glibc", "scratch-closure"]},
+            "gohello": {"lang": "go", "runtimes": ["busybox-glibc"]},
+        },
+    }
+    files, _ = render(tmp_path, config)
+    for name in ("hello", "gohello"):
+        text = files[f"dockerfiles/{name}-busybox-glibc.Dockerfile"]
+        by_stage = stages(parse(text))
+        assert list(by_stage) == ["build", "runtime"], name
+        assert [i["instruction"] for i in by_stage["runtime"]] == ["COPY", "ENTRYPOINT"], name
+        assert "closure" not in text, name
+    scratch = stages(parse(files["dockerfiles/hello-scratch-closure.Dockerfile"]))
+    assert "closure" in scratch  # scratch has no glibc: the whole closure, as before
 
 
 def test_values_from_slim_yaml_cannot_inject_dockerfile_text(tmp_path: Path) -> None:

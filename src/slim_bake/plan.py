@@ -3,6 +3,7 @@ resolved from the presets and slim.yaml."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -51,7 +52,8 @@ class Target:
     build: BuildSpec
     base: Base | None  # None: single stage (the toolchain image itself)
     shell: bool
-    closure: bool
+    closure: bool  # has a closure stage whose /closure the runtime stage copies
+    closure_provided: tuple[str, ...]  # soname patterns the base has: left out of it
     rootfs: bool  # gets the switched-on files of `files:`
     busybox: Base | None  # the debug shell's source
     profile: str
@@ -112,6 +114,8 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
     preset: Runtime = presets.runtimes()[base_runtime]
     name = f"{artifact.name}-{runtime}"
     profile = artifact.profiles[runtime]
+    base = artifact.bases[preset.base] if preset.base else None
+    closure, provided = _closure(preset, base, presets.languages()[artifact.lang])
     return Target(
         name=name,
         artifact=artifact,
@@ -120,9 +124,10 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         debug=debug,
         description=preset.description + (" (with a busybox debug shell)" if debug else ""),
         build=build_spec(artifact, preset.flavour, config.profiles[artifact.lang][profile]),
-        base=artifact.bases[preset.base] if preset.base else None,
+        base=base,
         shell=preset.shell,
-        closure=preset.closure,
+        closure=closure,
+        closure_provided=provided,
         rootfs=preset.base == "scratch",
         nonroot_base=preset.nonroot,
         busybox=artifact.bases["busybox-static"] if debug else None,
@@ -133,6 +138,25 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         budget=artifact.budgets[runtime],
         smoke=artifact.smoke,
     )
+
+
+def _closure(
+    preset: Runtime, base: Base | None, language: Language
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether the target gets a closure stage, and the libraries it leaves out (the
+    base's). A beyond-base runtime needs one only if the language's programs need a
+    library beyond libc that the base lacks: C on busybox:glibc stays base + program."""
+    if preset.closure == "none" or base is None:
+        return False, ()
+    needed = preset.closure == "all" or any(
+        not _provided(library, base.provides) for library in language.libraries
+    )
+    return needed, base.provides
+
+
+def _provided(library: str, patterns: tuple[str, ...]) -> bool:
+    # fnmatchcase matches as closure.sh's `case` does (*, ?, [...]).
+    return any(fnmatch.fnmatchcase(library, pattern) for pattern in patterns)
 
 
 def _tag(config: Config, artifact: Artifact, runtime: str) -> str:

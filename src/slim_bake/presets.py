@@ -21,6 +21,9 @@ import yaml
 VarKind = Literal["args", "word", "globs", "text"]
 MergeMode = Literal["append", "replace"]
 VarValue = str | tuple[str, ...]  # a text var, or the items of a list var
+# A runtime's shared-library closure: none, all of it (scratch), or the part the base
+# lacks (the base's `provides`).
+ClosureMode = Literal["none", "all", "beyond-base"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Base:
     setup: str | None = None
     vars: dict[str, str] = field(default_factory=dict)
     packager: str | None = None  # apt | apk: installs build.packages
+    # Shared libraries the image has, as soname patterns (fnmatch / shell `case`): a
+    # `closure: beyond-base` runtime on it copies the rest of a program's closure.
+    provides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class Runtime:
     flavour: str  # the build (libc and linking) the runtime needs
     base: str | None  # a base's name; None: the toolchain image itself (single stage)
     shell: bool
-    closure: bool = False  # gets the program's shared-library closure
+    closure: ClosureMode = "none"  # which part of the program's shared-library closure it gets
     nonroot: bool = False  # the base image has the nonroot user already (distroless)
 
 
@@ -97,6 +103,9 @@ class Language:
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # one word of several vars
     systems: dict[str, BuildSystem] | None = None  # None: the flavours' steps build
     mounts: tuple[str, ...] = ()  # cache mounts of the build (templates)
+    # Sonames a dynamic program of the language needs beyond libc (C++: libstdc++,
+    # libgcc_s): whether a `closure: beyond-base` runtime needs a closure stage at all.
+    libraries: tuple[str, ...] = ()
 
     @property
     def settings(self) -> set[str]:
@@ -170,11 +179,19 @@ def runtimes() -> dict[str, Runtime]:
             flavour=spec["flavour"],
             base=spec["base"],
             shell=bool(spec["shell"]),
-            closure=bool(spec.get("closure", False)),
+            closure=_closure_mode(spec.get("closure", False)),
             nonroot=bool(spec.get("nonroot", False)),
         )
         for name, spec in _yaml("runtimes.yaml").items()
     }
+
+
+def _closure_mode(value: bool | str) -> ClosureMode:
+    """runtimes.yaml's `closure`: true (all), false (none) or beyond-base."""
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    assert value == "beyond-base", value
+    return "beyond-base"
 
 
 @cache
@@ -186,6 +203,7 @@ def bases() -> dict[str, Base]:
             spec.get("setup"),
             dict(spec.get("vars", {})),
             spec.get("packager"),
+            _strings(spec.get("provides")),
         )
         for name, spec in _yaml("bases.yaml").items()
     }
@@ -206,6 +224,7 @@ def _language(name: str, spec: dict[str, Any]) -> Language:
         words={key: _strings(parts) for key, parts in spec.get("words", {}).items()},
         systems=None if systems is None else {k: _system(v) for k, v in systems.items()},
         mounts=_strings(spec.get("mounts")),
+        libraries=_strings(spec.get("libraries")),
     )
 
 

@@ -178,4 +178,5 @@ def override_base(old: Base, value: str | dict[str, Any]) -> Base:
         setup=value.get("setup", old.setup),
         vars={**old.vars, **value.get("vars", {})},
         packager=value.get("packager", old.packager),
+        provides=old.provides,  # the libraries of the preset's image (bases.yaml)
     )

@@ -60,10 +60,12 @@ def _build_stage(target: Target) -> list[str]:
 def _closure_stage(target: Target) -> list[str]:
     extra = " ".join(target.artifact.closure_extra)
     binaries = " ".join(target.build.outputs or (target.build.output,))
+    provided = " ".join(target.closure_provided)
     script = presets.closure_script().rstrip("\n").splitlines()
     return [
         "FROM build AS closure",
-        f"ENV SLIM_BINARIES={env_value(binaries)} SLIM_CLOSURE_EXTRA={env_value(extra)}",
+        f"ENV SLIM_BINARIES={env_value(binaries)} SLIM_CLOSURE_EXTRA={env_value(extra)}"
+        f" SLIM_CLOSURE_PROVIDED={env_value(provided)}",
         run_script(script, nounset=True),
     ]
 
