@@ -31,3 +31,21 @@ def test_broken_target_quick_mode_names_the_broken_target_with_fewer_bakes(
     after = re.search(r"after .*: +[\d.]+ s to a verdict, bakes \[(\d+)\]", run.stdout)
     assert before and after, run.stdout
     assert int(after.group(1)) <= min(2, int(before.group(1)))
+
+
+@pytest.mark.docker
+def test_measure_speed_quick_mode_times_save_cold_and_warm(docker_engine: None) -> None:
+    """The script fails when the chunked figure leaves GZIP_TOLERANCE of one gzip stream;
+    a warm measurement (nothing exported) is faster than the cold one."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "measure_speed.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    cold = re.search(r"cold measure: +([\d.]+) s +[\d.]+ MB/s +[\d.]+x save", run.stdout)
+    warm = re.search(r"warm measure: +([\d.]+) s", run.stdout)
+    assert cold and warm and "one zlib-ng stream" in run.stdout, run.stdout
+    assert float(warm.group(1)) < float(cold.group(1))
