@@ -6,7 +6,9 @@ slim-standin/gcc:bookworm, one layer; scripts/standins.sh prepares it):
 - `docker save` alone: the export streamed through the docker SDK and thrown away, the
   floor of any measurement that reads the layers from the engine;
 - cold: slim_bake.measure.measure with an empty cache (export, hash, count, compress);
-- warm: the same again with the cache the cold run filled (nothing exported).
+- warm: the same again with the cache the cold run filled (nothing exported);
+- layers known: the cache's image entries removed, its layers kept (a new build on a
+  measured base: the export is read again, the known layer blobs are skipped).
 
 Prints seconds (median of the rounds), MB/s of layer content for the cold run, its
 ratio to `docker save` alone, and the load average beside the figures (the machine is
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,7 +95,7 @@ def main() -> int:
     if args.quick:
         args.image, args.rounds, args.check_gzip = QUICK_IMAGE, 1, True
     print(f"{args.image}: {os.cpu_count()} cores, {load()}")
-    saves, colds, warms = [], [], []
+    saves, colds, warms, knowns = [], [], [], []
     found = None
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="slim-measure-bench-") as tmp:
@@ -100,20 +103,24 @@ def main() -> int:
             seconds, found = time_measure(args.image, Path(tmp))
             colds.append(seconds)
             warms.append(time_measure(args.image, Path(tmp))[0])
+            shutil.rmtree(measure.MeasureCache(Path(tmp)).root / "images")
+            knowns.append(time_measure(args.image, Path(tmp))[0])
     assert found is not None
-    report(found, statistics.median(saves), statistics.median(colds), statistics.median(warms))
+    medians = [statistics.median(s) for s in (saves, colds, warms, knowns)]
+    report(found, *medians)
     if args.check_gzip:
         check_gzip(args.image, found)
     return 0
 
 
-def report(found: measure.Measurement, save: float, cold: float, warm: float) -> None:
+def report(found: measure.Measurement, save: float, cold: float, warm: float, known: float) -> None:
     megabytes = found.size / 1e6
     layers = len(found.layers)
     print(f"  content {found.size:,} B in {layers} layer(s), compressed {found.compressed:,} B")
     print(f"  docker save alone: {save:6.2f} s")
     rate = f"{megabytes / cold:6.1f} MB/s"
     print(f"  cold measure:      {cold:6.2f} s  {rate}  {cold / save:5.2f}x save")
+    print(f"  layers known:      {known:6.2f} s  {known / save:5.2f}x save")
     print(f"  warm measure:      {warm:6.2f} s  ({load()})")
 
 
