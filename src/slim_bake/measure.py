@@ -55,6 +55,7 @@ GZIP_CHUNK = 1 << 20  # bytes of layer tar per independently compressed deflate 
 GZIP_TOLERANCE = 0.005  # the chunked size stays this close to one gzip stream's (stated)
 _WINDOW = 32 << 10  # deflate's window: what a chunk's dictionary needs of the one before
 _GZIP_FRAME = 18  # gzip's header (no name, as `gzip -c` of a pipe) and trailer
+_MAX_WORKERS = 16  # compression threads: at most 2 MiB each in flight, whatever the cores
 CACHE_VERSION = 2  # 2: compressed by zlib-ng (1: by zlib, 2-3% smaller)
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -337,7 +338,7 @@ class GzipSize:
 
     def __init__(self, workers: int | None = None) -> None:
         self._zng = _zlib_ng()  # missing: fail before reading, not in a worker
-        self._workers = workers or _cpus()
+        self._workers = workers or min(_cpus(), _MAX_WORKERS)
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future[int]] = deque()
         self._buffer = bytearray()
