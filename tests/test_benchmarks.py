@@ -55,3 +55,21 @@ def test_real_programs_quick_mode_tables_every_runtime_of_gnu_hello(docker_engin
                      run.stdout, re.M), run.stdout  # fmt: skip
     assert sizes["scratch-musl"] < sizes["scratch-glibc"] < sizes["debian-slim"]
     assert sizes["debian-slim"] < sizes["single-stage"]
+
+
+@pytest.mark.docker
+def test_measure_speed_quick_mode_times_save_cold_and_warm(docker_engine: None) -> None:
+    """The script fails when the chunked figure leaves GZIP_TOLERANCE of one gzip stream;
+    a warm measurement (nothing exported) is faster than the cold one."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "measure_speed.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    cold = re.search(r"cold measure: +([\d.]+) s +[\d.]+ MB/s +[\d.]+x save", run.stdout)
+    warm = re.search(r"warm measure: +([\d.]+) s", run.stdout)
+    assert cold and warm and "one zlib-ng stream" in run.stdout, run.stdout
+    assert float(warm.group(1)) < float(cold.group(1))

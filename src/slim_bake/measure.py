@@ -11,7 +11,15 @@ itself from the layer tars that `docker save` streams:
   not for others (those BuildKit writes): slim does not, so that a figure depends on
   the files alone;
 - compressed: the layers as a registry stores them, each layer tar gzip'd at level
-  GZIP_LEVEL (Python's zlib, the level `gzip` uses by default);
+  GZIP_LEVEL (the default level of gzip and of Go's compress/gzip) with zlib-ng. A
+  registry stores what the pusher's gzip made, and BuildKit compresses with Go's
+  compress/gzip at its default level: zlib-ng's size is within 0.05% (the 332 MB
+  toolchain layer) to 0.7% (debian-slim) of Go's, where zlib and GNU gzip are 2-3%
+  smaller than both, and it is 3-5 times as fast as zlib. A layer over one GZIP_CHUNK
+  is compressed pigz-style in threads (zlib-ng releases the GIL): independent deflate
+  chunks, each primed with the 32 KiB before it and ended by a sync flush, whose sizes
+  add up to within GZIP_TOLERANCE of one stream's (a layer of one chunk is exactly one
+  stream's);
 - per layer: its diff_id, size, compressed size, the instruction that created it
   (from the image config's history) and whether it is one of the base image's layers;
 - files: the regular files of the layers the build added (not the base's).
@@ -31,7 +39,9 @@ import os
 import tarfile
 import tempfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
@@ -41,7 +51,12 @@ from slim_bake.errors import BuildError
 from slim_bake.safe_text import warn
 
 GZIP_LEVEL = 6
-CACHE_VERSION = 1
+GZIP_CHUNK = 1 << 20  # bytes of layer tar per independently compressed deflate chunk
+GZIP_TOLERANCE = 0.005  # the chunked size stays this close to one gzip stream's (stated)
+_WINDOW = 32 << 10  # deflate's window: what a chunk's dictionary needs of the one before
+_GZIP_FRAME = 18  # gzip's header (no name, as `gzip -c` of a pipe) and trailer
+_MAX_WORKERS = 16  # compression threads: at most 2 MiB each in flight, whatever the cores
+CACHE_VERSION = 2  # 2: compressed by zlib-ng (1: by zlib, 2-3% smaller)
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
@@ -246,15 +261,18 @@ def measure_layer(raw: IO[bytes]) -> LayerStats:
     tee = _Tee(source)
     size = 0
     files: list[tuple[str, int]] = []
-    with tarfile.open(fileobj=tee, mode="r|") as tar:
-        for member in tar:
-            if member.isfile():
-                path = "/" + _normal(member.name)
-                if not PurePosixPath(path).name.startswith(_WHITEOUT):
-                    size += member.size
-                    files.append((path, member.size))
-    tee.drain()  # the end-of-archive padding belongs to the diff_id and the gzip size
-    return LayerStats(tee.digest(), size, tee.compressed(), tuple(files))
+    try:
+        with tarfile.open(fileobj=tee, mode="r|") as tar:
+            for member in tar:
+                if member.isfile():
+                    path = "/" + _normal(member.name)
+                    if not PurePosixPath(path).name.startswith(_WHITEOUT):
+                        size += member.size
+                        files.append((path, member.size))
+        tee.drain()  # the end-of-archive padding belongs to the diff_id and the gzip size
+        return LayerStats(tee.digest(), size, tee.compressed(), tuple(files))
+    finally:
+        tee.close()  # a layer that failed to read leaves no compression running
 
 
 def _unzstd(source: IO[bytes]) -> IO[bytes]:
@@ -280,8 +298,7 @@ class _Tee(io.RawIOBase):
     def __init__(self, source: IO[bytes]) -> None:
         self._source = source
         self._sha = hashlib.sha256()
-        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-        self._compressed = 0
+        self._gzip = GzipSize()
 
     def readable(self) -> bool:
         return True
@@ -292,7 +309,7 @@ class _Tee(io.RawIOBase):
         if data:
             view[: len(data)] = data
             self._sha.update(data)
-            self._compressed += len(self._gzip.compress(data))
+            self._gzip.update(data)
         return len(data)
 
     def drain(self) -> None:
@@ -303,7 +320,91 @@ class _Tee(io.RawIOBase):
         return f"sha256:{self._sha.hexdigest()}"
 
     def compressed(self) -> int:
-        return self._compressed + len(self._gzip.flush())
+        return self._gzip.total()
+
+    def close(self) -> None:
+        self._gzip.close()
+        super().close()
+
+
+class GzipSize:
+    """The gzip'd size of a stream fed in pieces, its chunks compressed in parallel.
+
+    Like pigz: each GZIP_CHUNK is a raw deflate stream primed with the 32 KiB before it
+    (so matches reach across the seam) and ended by a sync flush (a few bytes), the last
+    one finished; the sizes add up with gzip's frame. Up to two chunks per worker are in
+    flight, so memory stays bounded whatever the layer's size. A stream of one chunk is
+    compressed whole in the caller's thread: exactly one gzip stream's size."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._zng = _zlib_ng()  # missing: fail before reading, not in a worker
+        self._workers = workers or min(_cpus(), _MAX_WORKERS)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[int]] = deque()
+        self._buffer = bytearray()
+        self._window = b""
+        self._size = 0
+
+    def update(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) > GZIP_CHUNK:  # more follows: this chunk is not the last
+            chunk = bytes(self._buffer[:GZIP_CHUNK])
+            del self._buffer[:GZIP_CHUNK]
+            self._submit(chunk, last=False)
+
+    def total(self) -> int:
+        """The gzip'd size of everything fed (call once, at the end)."""
+        chunk, self._buffer = bytes(self._buffer), bytearray()
+        if self._pool is None:
+            return _GZIP_FRAME + _deflate_size(self._zng, chunk, b"", True)
+        self._submit(chunk, last=True)
+        while self._pending:
+            self._size += self._pending.popleft().result()
+        self.close()
+        return _GZIP_FRAME + self._size
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _submit(self, chunk: bytes, *, last: bool) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="slim-gzip")
+        job = self._pool.submit(_deflate_size, self._zng, chunk, self._window, last)
+        self._pending.append(job)
+        self._window = chunk[-_WINDOW:]
+        while len(self._pending) > 2 * self._workers:
+            self._size += self._pending.popleft().result()
+
+
+def _deflate_size(zng: Any, chunk: bytes, window: bytes, last: bool) -> int:
+    """Raw deflate size of one chunk at GZIP_LEVEL, primed with the bytes before it."""
+    deflate = (
+        zng.compressobj(GZIP_LEVEL, zng.DEFLATED, -15, zdict=window)
+        if window
+        else zng.compressobj(GZIP_LEVEL, zng.DEFLATED, -15)
+    )
+    size = len(deflate.compress(chunk))
+    return size + len(deflate.flush(zng.Z_FINISH if last else zng.Z_SYNC_FLUSH))
+
+
+def _zlib_ng() -> Any:
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError as exc:
+        raise BuildError(
+            "measuring compresses with zlib-ng: install the zlib-ng package"
+            " (pip install 'slim-bake[bake]')"
+        ) from exc
+    return zlib_ng
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class _Chunks(io.RawIOBase):

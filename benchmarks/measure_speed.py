@@ -1,0 +1,138 @@
+"""Issue 14's figure: how long does slim take to measure a big image on the `--load` path?
+
+Times, for one image in the engine (default: the 332 MB toolchain stand-in
+slim-standin/gcc:bookworm, one layer; scripts/standins.sh prepares it):
+
+- `docker save` alone: the export streamed through the docker SDK and thrown away, the
+  floor of any measurement that reads the layers from the engine;
+- cold: slim_bake.measure.measure with an empty cache (export, hash, count, compress);
+- warm: the same again with the cache the cold run filled (nothing exported);
+- layers known: the cache's image entries removed, its layers kept (a new build on a
+  measured base: the export is read again, the known layer blobs are skipped).
+
+Prints seconds (median of the rounds), MB/s of layer content for the cold run, its
+ratio to `docker save` alone, and the load average beside the figures (the machine is
+shared: compare ratios measured in the same run). With --check-gzip (the default for
+--quick) it also compresses every layer tar as one zlib-ng stream (fails when slim's
+chunked figure is further than GZIP_TOLERANCE from it) and through `gzip -6`, and
+prints how far slim's figure is from each.
+
+Run: python benchmarks/measure_speed.py [--image REF] [--rounds R] [--check-gzip] [--quick]
+--quick: a 6 MB stand-in (several compression chunks), one round, gzip -6 checked
+(tests/test_benchmarks.py runs it so that the script cannot rot)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from slim_bake import engine, measure
+
+FULL_IMAGE = "slim-standin/gcc:bookworm"
+QUICK_IMAGE = "slim-standin/busybox:glibc"
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def time_save(image: str) -> float:
+    found = engine.client().images.get(image)
+    start = time.perf_counter()
+    for _ in found.save(chunk_size=1 << 20):
+        pass
+    return time.perf_counter() - start
+
+
+def time_measure(image: str, cache: Path) -> tuple[float, measure.Measurement]:
+    start = time.perf_counter()
+    found = measure.measure(image, None, cache=measure.MeasureCache(cache))
+    return time.perf_counter() - start, found
+
+
+def reference_sizes(image: str) -> tuple[int, int]:
+    """(one zlib-ng gzip stream, `gzip -6 | wc -c`) summed over the layer tars of the
+    image's `docker save`: what slim's chunked figure is checked against."""
+    from zlib_ng import zlib_ng
+
+    one_stream = gnu = 0
+    saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    assert saved.stdout is not None
+    with tarfile.open(fileobj=saved.stdout, mode="r|") as tar:
+        for member in tar:
+            handle = tar.extractfile(member) if member.isfile() else None
+            if handle is None or member.size < 1024 or handle.peek(1)[:1] in (b"{", b"["):
+                continue  # not a layer: a config, manifest or index
+            deflate = zlib_ng.compressobj(measure.GZIP_LEVEL, zlib_ng.DEFLATED, 31)
+            gz = subprocess.Popen(
+                ["sh", "-c", "gzip -6 -c | wc -c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+            assert gz.stdin is not None
+            while block := handle.read(1 << 20):
+                one_stream += len(deflate.compress(block))
+                gz.stdin.write(block)
+            one_stream += len(deflate.flush())
+            gnu += int(gz.communicate()[0])
+    saved.wait()
+    return one_stream, gnu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image", default=FULL_IMAGE)
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per figure")
+    parser.add_argument("--check-gzip", action="store_true", help="compare with gzip -6")
+    parser.add_argument("--quick", action="store_true", help="a small image, one round")
+    args = parser.parse_args()
+    if args.quick:
+        args.image, args.rounds, args.check_gzip = QUICK_IMAGE, 1, True
+    print(f"{args.image}: {os.cpu_count()} cores, {load()}")
+    saves, colds, warms, knowns = [], [], [], []
+    found = None
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="slim-measure-bench-") as tmp:
+            saves.append(time_save(args.image))
+            seconds, found = time_measure(args.image, Path(tmp))
+            colds.append(seconds)
+            warms.append(time_measure(args.image, Path(tmp))[0])
+            shutil.rmtree(measure.MeasureCache(Path(tmp)).root / "images")
+            knowns.append(time_measure(args.image, Path(tmp))[0])
+    assert found is not None
+    medians = [statistics.median(s) for s in (saves, colds, warms, knowns)]
+    report(found, *medians)
+    if args.check_gzip:
+        check_gzip(args.image, found)
+    return 0
+
+
+def report(found: measure.Measurement, save: float, cold: float, warm: float, known: float) -> None:
+    megabytes = found.size / 1e6
+    layers = len(found.layers)
+    print(f"  content {found.size:,} B in {layers} layer(s), compressed {found.compressed:,} B")
+    print(f"  docker save alone: {save:6.2f} s")
+    rate = f"{megabytes / cold:6.1f} MB/s"
+    print(f"  cold measure:      {cold:6.2f} s  {rate}  {cold / save:5.2f}x save")
+    print(f"  layers known:      {known:6.2f} s  {known / save:5.2f}x save")
+    print(f"  warm measure:      {warm:6.2f} s  ({load()})")
+
+
+def check_gzip(image: str, found: measure.Measurement) -> None:
+    one_stream, gnu = reference_sizes(image)
+    off = (found.compressed - one_stream) / one_stream
+    print(f"  one zlib-ng stream: {one_stream:,} B; slim's chunked figure is {off:+.4%} from it")
+    print(f"  gzip -6: {gnu:,} B; slim's figure is {(found.compressed - gnu) / gnu:+.2%} from it")
+    if abs(off) > measure.GZIP_TOLERANCE:
+        limit = f"{measure.GZIP_TOLERANCE:.2%}"
+        sys.exit(f"chunked figure off one stream by {off:+.4%} (tolerance {limit})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
