@@ -48,6 +48,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("version: 2026-02-30\n", "slim.yaml:1:10:", "not a valid !!timestamp"),
         ("version: !!float x\n", "slim.yaml:1:10:", "not a valid !!float"),
         (f"version: {'9' * 5000}\n", "slim.yaml:1:10:", "digits"),
+        (f"version: 0x{'f' * 5000}\n", "slim.yaml:1:10:", "digits"),
+        ("!!bool maybe: 1\n", "slim.yaml:1:1:", "'maybe' is not a valid !!bool"),
         ("version: !!binary aGVsbG8=\n", "slim.yaml:1:10:", "tag !!binary is not supported"),
         ("version: !!python/name:os.system\n", "slim.yaml:1:10:", "!!python/name:os.system"),
         ("version: !!set {a}\n", "slim.yaml:1:10:", "tag !!set"),

@@ -260,12 +260,16 @@ def _walk(
 
 def _scalar(loader: yaml.SafeLoader, node: yaml.Node, doc: Document) -> Any:
     """A scalar's value; one its tag cannot read (`!!int abc`, an integer of more
-    digits than Python converts, `!!timestamp 2026-02-30`) is a located error."""
+    digits than Python converts, `!!timestamp 2026-02-30`, `!!bool maybe`) is a located
+    error."""
     if node.tag not in TAGS or not isinstance(node, yaml.ScalarNode):
         raise _located(node, doc, f"the tag {_tag(node.tag)} is not supported here")
     try:
-        return loader.construct_object(node, deep=True)
-    except (ValueError, ArithmeticError, AttributeError, TypeError) as exc:
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, int):
+            str(value)  # 0x… has no digit limit, but past 4,300 digits it cannot be printed
+        return value
+    except (ValueError, ArithmeticError, AttributeError, TypeError, LookupError) as exc:
         value = node.value if len(node.value) <= 40 else node.value[:39] + "…"
         # int()'s own words say why a number is refused (too many digits); the others'
         # (a regex that did not match) would say nothing to the user.
