@@ -157,6 +157,30 @@ class _Loader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
+    # PyYAML's scanner keeps a possible simple key per flow level and checks all of them
+    # for every token: on a line of `[[[[…` that is quadratic, near a second before the
+    # composer reaches MAX_DEPTH. The keys are kept in the order they were found, so by
+    # position: the first is the nearest, and the stale ones come first.
+    def next_possible_simple_key(self) -> int | None:
+        for key in self.possible_simple_keys.values():
+            return int(key.token_number)
+        return None
+
+    def stale_possible_simple_keys(self) -> None:
+        keys = self.possible_simple_keys
+        while keys:
+            level, key = next(iter(keys.items()))
+            if key.line == self.line and self.index - key.index <= 1024:
+                return  # and so are the keys found after it
+            if key.required:
+                raise yaml.scanner.ScannerError(
+                    "while scanning a simple key",
+                    key.mark,
+                    "could not find expected ':'",
+                    self.get_mark(),
+                )
+            del keys[level]
+
 
 def parse_yaml(text: str, name: str) -> Document:
     return _parse(_Loader, text, name, MAX_NODES)
