@@ -396,9 +396,18 @@ def test_words_and_values_cannot_change_the_files_structure(
         assert targets["hello-alpine"]["tags"] == [f"{value}/hello:alpine"]
 
 
+_TARGETS: dict[str, dict[str, Any]] = {}  # by bake file: most fields never reach it
+
+
 def bake_targets(tmp_path: Path, text: str) -> dict[str, Any]:
     """The targets as python-hcl2 reads them; where it cannot (it stumbles on `$${"`,
     which HCL allows), as bake itself does (`docker buildx bake --print`)."""
+    if text not in _TARGETS:
+        _TARGETS[text] = _read_targets(tmp_path, text)
+    return _TARGETS[text]
+
+
+def _read_targets(tmp_path: Path, text: str) -> dict[str, Any]:
     try:
         hcl = load_hcl(text)
         return {k: v for block in hcl["target"] for k, v in block.items()}
