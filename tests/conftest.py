@@ -27,6 +27,15 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The engine tests run on one pytest-xdist worker, one after the other (as before
+    the unit tests ran in parallel): they share the engines, their build cache and the
+    stand-in images, and a build needs the cores it can get."""
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group("engine"))
+
+
 def _engine_problem() -> str | None:
     if shutil.which("docker") is None:
         return "no docker client on PATH"

@@ -14,6 +14,7 @@ normal answer to the next matching request(s) with exactly the bytes it describe
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -107,7 +108,10 @@ class GitHubStandin:
             daemon_threads = True  # a dripping answer must not hold stop()
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # stop() waits up to one poll interval for the loop to notice: 0.5 s by default,
+        # paid by every test that uses the stand-in.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.01)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -7,18 +7,25 @@ throw-away repository. Every case must end with a documented exit code (0-3; 4 i
 "a bug in slim" and fails the test), print no traceback, write nothing outside the
 repository and leave no temporary file behind, within a per-case deadline.
 
+The cases are dealt into shards, each a test with its own seeded generator, so that
+pytest-xdist spreads them over the cores; a few cases of each kind also run as a real
+`python -m slim_bake` process (exit code, stderr) to prove the process-level path.
+
 SLIM_FUZZ_SEED and SLIM_FUZZ_SCALE (a factor on the number of cases) change a run;
-a failure names the seed and case, so `SLIM_FUZZ_SEED=… pytest -k fuzz` repeats it."""
+a failure names the seed, shard and case, so `SLIM_FUZZ_SEED=… pytest -k fuzz` repeats it."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +47,9 @@ SEED = int(os.environ.get("SLIM_FUZZ_SEED", "20261202"))
 SCALE = float(os.environ.get("SLIM_FUZZ_SCALE", "1"))
 YAML_CASES = int(1800 * SCALE)
 REPORT_CASES = int(1400 * SCALE)
+YAML_SHARDS = 8  # a shard is a test: at most a few seconds, for the workers to balance
+REPORT_SHARDS = 4
+RUN_BOUND = 300.0  # seconds for all the cases of a kind, with room for a busy machine
 CASE_DEADLINE = 3.0  # seconds: a hang (an alias bomb) fails its case instead of the run
 DOCUMENTED_EXITS = {0, 1, 2, 3}
 
@@ -382,6 +392,17 @@ class Sandbox:
         return [str(p) for p in found]
 
 
+_BOXES: list[Sandbox] = []  # the running test's sandbox, which the audit hook informs
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    for box in _BOXES:
+        box.audit(event, args)
+
+
+sys.addaudithook(_audit)  # once: a hook cannot be removed, and each one slows every event
+
+
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     repo = tmp_path / "repo"
@@ -397,12 +418,16 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox
     monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # argparse asks gettext for each of its words on every main(): with a language of C
+    # it looks for no catalogue on disk (none is installed), a tenth of a case's time.
+    monkeypatch.setenv("LANGUAGE", "C")
     box = Sandbox(repo, tmp, outside)
-    sys.addaudithook(box.audit)
+    _BOXES.append(box)
     try:
         yield box
     finally:
         box.active = False
+        _BOXES.remove(box)
 
 
 def _on_deadline(signum: int, frame: FrameType | None) -> None:
@@ -489,32 +514,52 @@ def yaml_seeds() -> list[str]:
     return [path.read_text(encoding="utf-8") for path in examples] + [EXTRA_CONFIG]
 
 
-def test_fuzz_slim_yaml(sandbox: Sandbox) -> None:
-    rng = random.Random(SEED)
+YAML_COMMANDS = ("validate", "generate", "check")
+
+
+def yaml_case(rng: random.Random, seeds: list[str]) -> tuple[bytes, list[str]]:
+    """A mutated slim.yaml and the command to run on it."""
+    seed = rng.choice(seeds)
+    if rng.random() < 0.7:
+        raw = mutate_text(seed, rng)
+    else:
+        values = [*JSON_VALUES, *(f"{{{name}}}" for name in ("out!x", "out:d", "0", ""))]
+        raw = _yaml_dump(mutate_data(_parsed(seed), rng, values)).encode()
+    return raw, [rng.choice(YAML_COMMANDS), "-c", "slim.yaml"]
+
+
+@functools.cache
+def _parsed(seed: str) -> Any:
+    return yaml.safe_load(seed)  # mutate_data changes a copy
+
+
+def shard_cases(total: int, shards: int, shard: int) -> int:
+    return total // shards + (1 if shard < total % shards else 0)
+
+
+def shard_bound(cases: int, total: int) -> float:
+    """A shard's share of the time bound of all the cases of its kind."""
+    return RUN_BOUND * max(cases, 1) / max(total, 1)
+
+
+@pytest.mark.parametrize("shard", range(YAML_SHARDS))
+def test_fuzz_slim_yaml(sandbox: Sandbox, shard: int) -> None:
+    rng = random.Random(f"{SEED}/slim.yaml/{shard}")
     seeds = yaml_seeds()
-    commands: list[Callable[[], list[str]]] = [
-        lambda: ["validate", "-c", "slim.yaml"],
-        lambda: ["generate", "-c", "slim.yaml"],
-        lambda: ["check", "-c", "slim.yaml"],
-    ]
     config = sandbox.repo / "slim.yaml"
     config.write_text(seeds[0])
     assert main(["validate", "-q"]) == 0  # warm up: the imports are not part of a case
+    cases = shard_cases(YAML_CASES, YAML_SHARDS, shard)
     outcome = Outcome()
     started = time.perf_counter()
-    for case in range(YAML_CASES):
-        seed = rng.choice(seeds)
-        if rng.random() < 0.7:
-            raw = mutate_text(seed, rng)
-        else:
-            values = [*JSON_VALUES, *(f"{{{name}}}" for name in ("out!x", "out:d", "0", ""))]
-            raw = _yaml_dump(mutate_data(yaml.safe_load(seed), rng, values)).encode()
+    for case in range(cases):
+        raw, argv = yaml_case(rng, seeds)
         config.write_bytes(raw)
-        check_case(sandbox, outcome, f"yaml case {case}", rng.choice(commands)())
-    _report_line(outcome, "slim.yaml")
-    assert outcome.cases >= YAML_CASES
+        check_case(sandbox, outcome, f"shard {shard} yaml case {case}", argv)
+    _report_line(outcome, f"slim.yaml shard {shard}")
+    assert outcome.cases >= cases
     assert not outcome.failures, summary(outcome, "slim.yaml")
-    assert time.perf_counter() - started < 300  # bounded, with room for a busy machine
+    assert time.perf_counter() - started < shard_bound(cases, YAML_CASES)
 
 
 # --- Reports ------------------------------------------------------------------------------
@@ -535,29 +580,81 @@ def report_seeds(directory: Path) -> list[str]:
     return texts
 
 
-def test_fuzz_reports(sandbox: Sandbox, tmp_path: Path) -> None:
-    rng = random.Random(SEED + 1)
-    seeds = report_seeds(tmp_path)
-    good = sandbox.repo / "good.json"
-    good.write_text(seeds[0])
-    bad = sandbox.repo / "bad.json"
-    bad.write_text(seeds[1])
+def report_case(rng: random.Random, seeds: list[str]) -> tuple[bytes, list[str]]:
+    """A mutated report (bad.json, beside the good good.json) and the command to run."""
+    seed = rng.choice(seeds)
+    if rng.random() < 0.35:
+        raw = mutate_text(seed, rng)
+    else:
+        raw = json.dumps(mutate_data(json.loads(seed), rng, JSON_VALUES)).encode()
+    pair = ["bad.json", "good.json"] if rng.random() < 0.5 else ["good.json", "bad.json"]
+    extra = rng.choice([[], ["--json"], ["--markdown", "out.md", "--write-report", "out.json"]])
+    return raw, ["report", *pair, *extra]
+
+
+def report_sandbox(sandbox: Sandbox, directory: Path) -> list[str]:
+    seeds = report_seeds(directory)
+    (sandbox.repo / "good.json").write_text(seeds[0])
+    (sandbox.repo / "bad.json").write_text(seeds[1])
+    return seeds
+
+
+@pytest.mark.parametrize("shard", range(REPORT_SHARDS))
+def test_fuzz_reports(sandbox: Sandbox, tmp_path: Path, shard: int) -> None:
+    rng = random.Random(f"{SEED}/report/{shard}")
+    seeds = report_sandbox(sandbox, tmp_path)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         # warm up (a build failed: exit 3)
         assert main(["report", "good.json", "bad.json", "--json"]) == 3
+    cases = shard_cases(REPORT_CASES, REPORT_SHARDS, shard)
     outcome = Outcome()
     started = time.perf_counter()
-    for case in range(REPORT_CASES):
-        seed = rng.choice(seeds)
-        if rng.random() < 0.35:
-            raw = mutate_text(seed, rng)
-        else:
-            raw = json.dumps(mutate_data(json.loads(seed), rng, JSON_VALUES)).encode()
-        bad.write_bytes(raw)
-        pair = ["bad.json", "good.json"] if rng.random() < 0.5 else ["good.json", "bad.json"]
-        extra = rng.choice([[], ["--json"], ["--markdown", "out.md", "--write-report", "out.json"]])
-        check_case(sandbox, outcome, f"report case {case}", ["report", *pair, *extra])
-    _report_line(outcome, "report")
-    assert outcome.cases >= REPORT_CASES
+    for case in range(cases):
+        raw, argv = report_case(rng, seeds)
+        (sandbox.repo / "bad.json").write_bytes(raw)
+        check_case(sandbox, outcome, f"shard {shard} report case {case}", argv)
+    _report_line(outcome, f"report shard {shard}")
+    assert outcome.cases >= cases
     assert not outcome.failures, summary(outcome, "report")
-    assert time.perf_counter() - started < 300
+    assert time.perf_counter() - started < shard_bound(cases, REPORT_CASES)
+
+
+# --- The same, as a process -----------------------------------------------------------------
+
+# A few cases run as `python -m slim_bake`: the exit code and stderr a user sees, with the
+# interpreter's own handling of what escapes main() (the in-process cases call main()).
+Case = Callable[[random.Random, list[str]], tuple[bytes, list[str]]]
+PROCESS_CASES: dict[str, Case] = {
+    "yaml alias bomb": lambda rng, seeds: (alias_bomb(rng).encode(), ["validate"]),
+    "yaml deep nesting": lambda rng, seeds: (f"version: {deep_yaml(rng)}\n".encode(), ["generate"]),
+    "yaml mutated": yaml_case,
+    "report mutated": report_case,
+}
+
+
+@pytest.mark.parametrize("kind", PROCESS_CASES)
+def test_fuzz_cases_as_a_process(sandbox: Sandbox, tmp_path: Path, kind: str) -> None:
+    rng = random.Random(f"{SEED}/process/{kind}")
+    if kind.startswith("report"):
+        seeds, name = report_sandbox(sandbox, tmp_path), "bad.json"
+    else:
+        seeds, name = yaml_seeds(), "slim.yaml"
+    for case in range(3):
+        raw, argv = PROCESS_CASES[kind](rng, seeds)
+        (sandbox.repo / name).write_bytes(raw)
+        result = subprocess.run(
+            [sys.executable, "-m", "slim_bake", *argv],
+            cwd=sandbox.repo,
+            env={**os.environ, "TMPDIR": str(sandbox.tmp)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        where = f"{kind} case {case} (seed {SEED}): slim {' '.join(argv)}"
+        assert result.returncode in DOCUMENTED_EXITS, f"{where}: exit {result.returncode}"
+        assert "Traceback" not in result.stderr, f"{where}: {result.stderr[-2000:]}"
+        if kind in ("yaml alias bomb", "yaml deep nesting"):  # refused, at a place
+            assert result.returncode == 2, where
+            assert re.search(r"^slim\.yaml:\d+:\d+: ", result.stderr, re.M), result.stderr
+        assert not sandbox.leftovers(), where

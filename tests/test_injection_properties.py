@@ -331,11 +331,33 @@ WORD_FIELDS: dict[str, tuple[tuple[str | int, ...], bool]] = {
 }
 
 
+Reference = tuple[dict[str, str], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def references() -> dict[str, Reference]:
+    """Per field, the files and bake targets rendered with a harmless value: the shape
+    every value must keep (made once per field, not once per example)."""
+    return {}
+
+
+def reference_for(references: dict[str, Reference], tmp_path: Path, field: str) -> Reference:
+    if field not in references:
+        path, listed = WORD_FIELDS[field]
+        benign = {"platforms": "linux/arm64", "closure.extra": "libx.so", "syntax": "a/b:1"}
+        harmless = benign.get(field, "x")
+        reference_config = base_config()
+        put(reference_config, path, [harmless] if listed else harmless)
+        files = render(tmp_path, reference_config)
+        references[field] = files, bake_targets(tmp_path, files["docker-bake.hcl"])
+    return references[field]
+
+
 @pytest.mark.parametrize("field", WORD_FIELDS)
 @settings(SETTINGS, max_examples=15)
 @given(value=TEXT)
 def test_words_and_values_cannot_change_the_files_structure(
-    tmp_path: Path, field: str, value: str
+    tmp_path: Path, references: dict[str, Reference], field: str, value: str
 ) -> None:
     path, listed = WORD_FIELDS[field]
     config = base_config()
@@ -344,12 +366,7 @@ def test_words_and_values_cannot_change_the_files_structure(
     if isinstance(result, ConfigError):
         assert_refused_at_a_line(result)
         return
-    # The same field holding a harmless value: the shape every value must keep.
-    benign = {"platforms": "linux/arm64", "closure.extra": "libx.so", "syntax": "a/b:1"}
-    harmless = benign.get(field, "x")
-    reference_config = base_config()
-    put(reference_config, path, [harmless] if listed else harmless)
-    reference = render(tmp_path, reference_config)
+    reference, reference_targets = reference_for(references, tmp_path, field)
     if field == "syntax":
         result = {
             k: v.split("\n", 1)[1] if k.endswith("Dockerfile") else v for k, v in result.items()
@@ -370,7 +387,7 @@ def test_words_and_values_cannot_change_the_files_structure(
                 if field == "args" and ins.keyword == "CMD":
                     assert words == [value]
     targets = bake_targets(tmp_path, result["docker-bake.hcl"])
-    assert set(targets) == set(bake_targets(tmp_path, reference["docker-bake.hcl"]))
+    assert set(targets) == set(reference_targets)
     note = targets["hello-alpine"]["labels"]["com.example.note"]
     assert note == (value if field == "label value" else "x")
     if field == "platforms":
@@ -379,9 +396,18 @@ def test_words_and_values_cannot_change_the_files_structure(
         assert targets["hello-alpine"]["tags"] == [f"{value}/hello:alpine"]
 
 
+_TARGETS: dict[str, dict[str, Any]] = {}  # by bake file: most fields never reach it
+
+
 def bake_targets(tmp_path: Path, text: str) -> dict[str, Any]:
     """The targets as python-hcl2 reads them; where it cannot (it stumbles on `$${"`,
     which HCL allows), as bake itself does (`docker buildx bake --print`)."""
+    if text not in _TARGETS:
+        _TARGETS[text] = _read_targets(tmp_path, text)
+    return _TARGETS[text]
+
+
+def _read_targets(tmp_path: Path, text: str) -> dict[str, Any]:
     try:
         hcl = load_hcl(text)
         return {k: v for block in hcl["target"] for k, v in block.items()}

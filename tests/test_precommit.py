@@ -4,7 +4,9 @@ throw-away consumer repository.
 The hooks come from a git snapshot of the current working tree (pre-commit installs
 a hook repository from a commit, and the work under test may not be committed yet).
 One PRE_COMMIT_HOME is shared by the whole session, so the hook environment (a
-virtualenv with slim's core dependencies, from the package index) is built once."""
+virtualenv with slim's core dependencies, from the package index) is built once; the
+tests that use it run on one pytest-xdist worker. `pre-commit try-repo` builds an
+environment of its own, as it does for a user."""
 
 from __future__ import annotations
 
@@ -48,6 +50,9 @@ IGNORED = shutil.ignore_patterns(
     ".venv",
 )
 Run = Callable[..., subprocess.CompletedProcess[str]]
+# The tests that install the hooks run on one pytest-xdist worker: the session's
+# PRE_COMMIT_HOME, where the hook environment is built once, is that worker's.
+SHARED_HOME = pytest.mark.xdist_group("pre-commit")
 
 
 @pytest.fixture(scope="session")
@@ -143,6 +148,7 @@ def test_manifest_is_valid_for_pre_commit(run: Run) -> None:
     assert ids == ["slim-generate", "slim-check", "slim-validate"]
 
 
+@SHARED_HOME
 def test_first_run_generates_and_fails_then_passes(consumer: Callable[..., Path], run: Run) -> None:
     repo = consumer([{"id": "slim-generate"}, {"id": "slim-check"}])
 
@@ -160,6 +166,7 @@ def test_first_run_generates_and_fails_then_passes(consumer: Callable[..., Path]
     assert "created" not in second.stdout
 
 
+@SHARED_HOME
 def test_hand_edit_to_generated_dockerfile_is_caught_and_repaired(
     consumer: Callable[..., Path], run: Run
 ) -> None:
@@ -188,6 +195,7 @@ def test_hand_edit_to_generated_dockerfile_is_caught_and_repaired(
     assert again.returncode == 0, _output(again)
 
 
+@SHARED_HOME
 def test_hooks_skip_unrelated_files(consumer: Callable[..., Path], run: Run) -> None:
     repo = consumer([{"id": "slim-generate"}, {"id": "slim-validate"}])
     result = run(["pre-commit", "run", "--files", "hello/hello.c"], repo)
@@ -196,6 +204,7 @@ def test_hooks_skip_unrelated_files(consumer: Callable[..., Path], run: Run) -> 
     assert not (repo / "docker-bake.hcl").exists()
 
 
+@SHARED_HOME
 def test_invalid_slim_yaml_fails_with_its_line(consumer: Callable[..., Path], run: Run) -> None:
     repo = consumer([{"id": "slim-validate"}, {"id": "slim-generate"}])
     lines = SLIM_YAML.splitlines()
@@ -224,6 +233,7 @@ def test_try_repo_reports_broken_yaml(
     assert re.search(r"^slim\.yaml:7:\d+: invalid YAML", result.stdout, re.M), _output(result)
 
 
+@SHARED_HOME
 def test_config_elsewhere_via_args(consumer: Callable[..., Path], run: Run) -> None:
     repo = consumer(
         [
@@ -246,6 +256,7 @@ def test_config_elsewhere_via_args(consumer: Callable[..., Path], run: Run) -> N
     assert "slim generate -c deploy/slim.yaml" in check.stdout
 
 
+@SHARED_HOME
 def test_git_commit_refused_until_regenerated_files_are_added(
     consumer: Callable[..., Path], run: Run
 ) -> None:

@@ -157,6 +157,30 @@ class _Loader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
+    # PyYAML's scanner keeps a possible simple key per flow level and checks all of them
+    # for every token: on a line of `[[[[…` that is quadratic, near a second before the
+    # composer reaches MAX_DEPTH. The keys are kept in the order they were found, so by
+    # position: the first is the nearest, and the stale ones come first.
+    def next_possible_simple_key(self) -> int | None:
+        for key in self.possible_simple_keys.values():
+            return int(key.token_number)
+        return None
+
+    def stale_possible_simple_keys(self) -> None:
+        keys = self.possible_simple_keys
+        while keys:
+            level, key = next(iter(keys.items()))
+            if key.line == self.line and self.index - key.index <= 1024:
+                return  # and so are the keys found after it
+            if key.required:
+                raise yaml.scanner.ScannerError(
+                    "while scanning a simple key",
+                    key.mark,
+                    "could not find expected ':'",
+                    self.get_mark(),
+                )
+            del keys[level]
+
 
 def parse_yaml(text: str, name: str) -> Document:
     return _parse(_Loader, text, name, MAX_NODES)
@@ -260,12 +284,16 @@ def _walk(
 
 def _scalar(loader: yaml.SafeLoader, node: yaml.Node, doc: Document) -> Any:
     """A scalar's value; one its tag cannot read (`!!int abc`, an integer of more
-    digits than Python converts, `!!timestamp 2026-02-30`) is a located error."""
+    digits than Python converts, `!!timestamp 2026-02-30`, `!!bool maybe`) is a located
+    error."""
     if node.tag not in TAGS or not isinstance(node, yaml.ScalarNode):
         raise _located(node, doc, f"the tag {_tag(node.tag)} is not supported here")
     try:
-        return loader.construct_object(node, deep=True)
-    except (ValueError, ArithmeticError, AttributeError, TypeError) as exc:
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, int):
+            str(value)  # 0x… has no digit limit, but past 4,300 digits it cannot be printed
+        return value
+    except (ValueError, ArithmeticError, AttributeError, TypeError, LookupError) as exc:
         value = node.value if len(node.value) <= 40 else node.value[:39] + "…"
         # int()'s own words say why a number is refused (too many digits); the others'
         # (a regex that did not match) would say nothing to the user.
