@@ -47,7 +47,7 @@ def make_large_project(folder: Path) -> Path:
     """The C hello and the Go hello, every runtime and -debug companion: 32 targets."""
     shutil.copytree(ROOT / "examples" / "hello", folder / "hello")
     shutil.copytree(ROOT / "tests" / "data" / "go-hello", folder / "gohello")
-    bases = yaml.safe_load((ROOT / "tests" / "standin_bases.yaml").read_text())
+    bases = yaml.safe_load((ROOT / "tests" / "support" / "standin_bases.yaml").read_text())
     runtimes = [*yaml.safe_load(EXAMPLE.read_text())["artifacts"]["hello"]["runtimes"], "ubuntu"]
     runtimes += ["distroless-static-debug", "distroless-cc-debug", "scratch-glibc-debug"]
     runtimes += ["scratch-closure-debug"]

@@ -15,7 +15,7 @@ The bakes each side ran are counted with a `docker` on PATH that logs them. Both
 must agree on the verdict, or the script fails.
 
 Run: python benchmarks/broken_target.py [--targets N] [--rounds R] [--quick]
---quick: 3 targets with small sources, one round (tests/test_benchmarks.py runs it so
+--quick: 3 targets with small sources, one round (tests/integration/test_benchmarks.py runs it so
 that the script cannot rot). Needs the engine and the stand-ins (scripts/engine.sh,
 scripts/standins.sh)."""
 
@@ -58,7 +58,7 @@ def source(seed: str, functions: int) -> str:
 
 
 def make_project(folder: Path, count: int, registry: str) -> Path:
-    bases = yaml.safe_load((ROOT / "tests" / "standin_bases.yaml").read_text())
+    bases = yaml.safe_load((ROOT / "tests" / "support" / "standin_bases.yaml").read_text())
     artifacts = {
         f"app{i}": {"lang": "c", "context": f"./app{i}", "runtimes": ["scratch-musl"]}
         for i in range(count - 1)

@@ -19,7 +19,7 @@ prints how far slim's figure is from each.
 
 Run: python benchmarks/measure_speed.py [--image REF] [--rounds R] [--check-gzip] [--quick]
 --quick: a 6 MB stand-in (several compression chunks), one round, gzip -6 checked
-(tests/test_benchmarks.py runs it so that the script cannot rot)."""
+(tests/integration/test_benchmarks.py runs it so that the script cannot rot)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ buildable here (slim smoke-runs each image), builds the hand-written multi-stage
 --quick: GNU hello only (the tests run it). --write replaces the section between this script's
 markers in the file (appends it the first time). Needs the engine, the stand-ins
 (scripts/engine.sh, scripts/standins.sh) and Debian's mirror for the sources (cached). The slim.yaml
-and the build are the tests' own (tests/test_real_sources.py): BuildKit's cache serves both.
+and the build are the tests' own (tests/integration/test_real_sources_engine.py): BuildKit's
+cache serves both.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ single stage, 64.2 MB ubuntu, 6.5 MB alpine + static glibc, 5.6 MB alpine + dyna
 940 kB scratch + static glibc, 94 kB scratch + static musl. This script writes, into a
 temporary folder, one slim.yaml with four artifacts — hello.c and textstats (about 2,600
 lines of C, examples/textstats), each with the `default` and the `min` size profile —
-on every runtime slim has, with the offline stand-in bases (tests/standin_bases.yaml),
+on every runtime slim has, with the offline stand-in bases (tests/support/standin_bases.yaml),
 and then:
 
 1. empties BuildKit's cache (`docker builder prune -af`) and runs `slim bake` ONCE for
@@ -96,7 +96,7 @@ OPTED_IN = ("/etc/passwd", "/etc/group", "/etc/ssl/certs/", "/usr/share/zoneinfo
 def write_project(folder: Path) -> Path:
     for context in ("hello", "textstats"):
         shutil.copytree(ROOT / "examples" / context, folder / context)
-    standins = yaml.safe_load((ROOT / "tests" / "standin_bases.yaml").read_text())
+    standins = yaml.safe_load((ROOT / "tests" / "support" / "standin_bases.yaml").read_text())
     runtimes = list(presets.runtimes())
     artifacts = {}
     for name, (context, binary, profile, args, expected) in ARTIFACTS.items():

@@ -15,8 +15,10 @@ import yaml
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Fixtures shared by a unit test module and its integration counterpart.
+pytest_plugins = ["support.action_helpers"]
 STANDIN_BASES: dict[str, object] = yaml.safe_load(
-    (Path(__file__).parent / "standin_bases.yaml").read_text()
+    (Path(__file__).parent / "support" / "standin_bases.yaml").read_text()
 )
 HELLO_C = (ROOT / "examples" / "hello" / "hello.c").read_text()
 

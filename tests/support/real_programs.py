@@ -255,7 +255,7 @@ def debian_package(name: str) -> DebianPackage:
 # The same programs through `slim bake`, from the slim.yaml a user writes (tests/data/real/).
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "real"
-STANDIN_BASES_FILE = Path(__file__).resolve().parent.parent / "standin_bases.yaml"
+STANDIN_BASES_FILE = Path(__file__).resolve().parent / "standin_bases.yaml"
 
 # Every runtime slim has, in the order of the seed's table (biggest first).
 RUNTIMES = (

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import cmarkgfm
 import pytest
-from github_api_standin import TOO_LONG, GitHubStandin, Misbehaviour
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.github_api_standin import TOO_LONG, GitHubStandin, Misbehaviour
 
 from slim_bake import safe_text
 from slim_bake.github import actions, client, comment

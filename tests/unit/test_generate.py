@@ -150,7 +150,7 @@ def test_help_version_and_schema() -> None:
     version = subprocess.run([*run, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("slim 0.")
     schema = subprocess.run([*run, "schema"], capture_output=True, text=True, check=True)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     assert json.loads(schema.stdout) == json.loads(
         (root / "schemas" / "slim.schema.json").read_text()
     )

@@ -17,7 +17,7 @@ import cmarkgfm
 import jsonschema
 import pytest
 from cmarkgfm.cmark import Options
-from report_samples import COPY_BINARY, figures, hello, report, target, write
+from support.report_samples import COPY_BINARY, figures, hello, report, target, write
 
 from slim_bake import presets
 from slim_bake.cli import main
@@ -239,7 +239,7 @@ def capture_stdout_of(argv: list[str]) -> str:
 
 # Written by slim before the report package (main at 7ec3c5f): the run's report (no
 # baseline), a comparison report, and what `slim report` printed and wrote for the two.
-REPORT_V1 = Path(__file__).parent / "data" / "report-v1"
+REPORT_V1 = Path(__file__).resolve().parents[1] / "data" / "report-v1"
 
 
 def test_a_report_written_before_the_report_package_reads_back_unchanged() -> None:

@@ -21,7 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+# Real pre-commit, pip and git runs (a hook environment is built): seconds each, so not in
+# the unit run (tests/unit); no engine needed.
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 HELLO_C = (ROOT / "examples" / "hello" / "hello.c").read_text()
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 SLIM_YAML = """\

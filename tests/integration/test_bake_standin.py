@@ -1,12 +1,11 @@
 """`slim bake` for real: the C hello (the seed's hello.c) and a Go hello, every runtime
-and -debug companion, on the offline stand-in bases (tests/standin_bases.yaml), built
+and -debug companion, on the offline stand-in bases (tests/support/standin_bases.yaml), built
 once for this module with the real engine; each test asserts on what the images hold."""
 
 from __future__ import annotations
 
 import io
 import re
-import struct
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -14,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import pytest
-from bake_support import (
+from support.bake_support import (
     ALL_RUNTIMES,
     HELLO,
     STANDIN_BASES,
     c_artifact,
+    elf_interpreter,
+    file_from_image,
     go_artifact,
     remove_images,
     unique_registry,
@@ -69,31 +70,6 @@ def baked(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
         results = bake_targets(plan, list(plan.targets))
     yield Baked(plan, {r.target: r for r in results})
     remove_images(t.tags[0] for t in plan.targets)
-
-
-def file_from_image(image: str, path: str) -> bytes:
-    container = client().containers.create(image)
-    try:
-        chunks, _ = container.get_archive(path)
-        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-            member = tar.extractfile(PurePosixPath(path).name)
-            assert member is not None
-            return member.read()
-    finally:
-        container.remove(force=True)
-
-
-def elf_interpreter(binary: bytes) -> str | None:
-    """PT_INTERP of a 64-bit little-endian ELF file: the loader a dynamic binary names."""
-    assert binary[:6] == b"\x7fELF\x02\x01", "not a 64-bit little-endian ELF file"
-    (phoff,) = struct.unpack_from("<Q", binary, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", binary, 0x36)
-    for i in range(phnum):
-        entry = phoff + i * phentsize
-        if struct.unpack_from("<I", binary, entry)[0] == 3:  # PT_INTERP
-            offset, _, _, size = struct.unpack_from("<QQQQ", binary, entry + 8)
-            return binary[offset : offset + size].rstrip(b"\0").decode()
-    return None
 
 
 def ldd(binary: bytes) -> set[str]:

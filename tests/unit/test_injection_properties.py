@@ -12,17 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from buildkit_rules import parse, run_commands, stage_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_render import load_hcl
+from support.buildkit_rules import parse, run_commands, stage_names
+from support.injection_helpers import dockerfile, render
+from support.render_helpers import load_hcl
 
 from slim_bake.cli import main
-from slim_bake.config import load_config
 from slim_bake.errors import ConfigError
-from slim_bake.output import render_all
-from slim_bake.plan import make_plan
 
 SCRATCH = "scratch-glibc"
 
@@ -45,18 +42,6 @@ def custom_config(command: str = "make", setup: str | None = None) -> dict[str, 
     if setup is not None:
         config["bases"] = {"gcc": {"setup": setup}, "musl-gcc": {"setup": setup}}
     return config
-
-
-def render(tmp_path: Path, config: dict[str, Any]) -> dict[str, str]:
-    for name in ("tool", "hello", "gohello", "rusty"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    path = tmp_path / "slim.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return render_all(make_plan(load_config(path)))
-
-
-def dockerfile(files: dict[str, str], target: str) -> str:
-    return files[f"dockerfiles/{target}.Dockerfile"]
 
 
 def structure(text: str) -> list[tuple[str, ...]]:
@@ -452,42 +437,3 @@ def test_flags_reach_the_compiler_as_exactly_these_words(
 
 
 # --- The real engine: slim's own commands still run after hostile ones ---------------
-
-
-@pytest.mark.docker
-def test_a_real_build_runs_slims_commands_after_hostile_ones(
-    tmp_path: Path, docker_engine: None
-) -> None:
-    """BuildKit itself parses the Dockerfile and sh runs the scripts: a `#` in the custom
-    command and in setup comments out nothing of slim's (the `mkdir -p /out` before and
-    the `cp` of the output after), and the quoted heredoc expands no `${...}`."""
-    (tmp_path / "tool").mkdir()
-    command = "printf '%s\\n' 'kept: ${NOPE} $HOME' > made # a comment; rm made"
-    config = {
-        "version": 1,
-        "bases": {
-            "gcc": {
-                "image": "slim-standin/gcc:bookworm",
-                "setup": "echo 'setup ${X}' > /setup.txt # and a comment",
-            }
-        },
-        "artifacts": {
-            "tool": {
-                "lang": "custom",
-                "runtimes": ["scratch-glibc"],
-                "files": {"passwd": False, "tmp": False},
-                "build": {"glibc-static": {"command": command, "output": "made"}},
-            }
-        },
-    }
-    files = render(tmp_path, config)
-    dockerfile = tmp_path / "tool.Dockerfile"
-    dockerfile.write_text(files["dockerfiles/tool-scratch-glibc.Dockerfile"])
-    out = tmp_path / "out"
-    subprocess.run(
-        ["docker", "buildx", "build", "-q", "--target", "runtime", "-f", str(dockerfile),
-         "--output", f"type=local,dest={out}", str(tmp_path / "tool")],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
-    # The runtime holds the program only because slim's `cp` to /out ran after `make`.
-    assert (out / "usr/local/bin/tool").read_text() == "kept: ${NOPE} $HOME\n"

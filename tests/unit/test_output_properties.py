@@ -29,7 +29,16 @@ import yaml
 from cmarkgfm.cmark import Options
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from report_samples import COPY_BINARY, COPY_ROOTFS, digest, figures, hello, report, target, write
+from support.report_samples import (
+    COPY_BINARY,
+    COPY_ROOTFS,
+    digest,
+    figures,
+    hello,
+    report,
+    target,
+    write,
+)
 
 from slim_bake import safe_text
 from slim_bake.cli import main

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from bake_support import (
+from support.bake_support import (
     ROOT,
     c_artifact,
     go_artifact,

@@ -3,27 +3,32 @@ stand-in bases, image tags unique to one test run, and running slim for real."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import tarfile
 import uuid
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from slim_bake.engine import client
+
+ROOT = Path(__file__).resolve().parents[2]
 HELLO_C = (ROOT / "examples" / "hello" / "hello.c").read_text()
-GO_HELLO = Path(__file__).resolve().parent / "data" / "go-hello"
+GO_HELLO = Path(__file__).resolve().parents[1] / "data" / "go-hello"
 STANDIN_BASES: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "standin_bases.yaml").read_text()
 )
 HELLO = "Hello, world!"
 
 # Every runtime, and every -debug companion, that the stand-ins make buildable here
-# (ubuntu, alpine and distroless map to stand-ins: see tests/standin_bases.yaml).
+# (ubuntu, alpine and distroless map to stand-ins: see tests/support/standin_bases.yaml).
 ALL_RUNTIMES = [
     "single-stage",
     "ubuntu",
@@ -112,3 +117,28 @@ def remove_images(tags: Iterable[str], host: str | None = None) -> None:
         subprocess.run(
             ["docker", "image", "rm", "-f", *tags], capture_output=True, check=False, env=env
         )
+
+
+def file_from_image(image: str, path: str) -> bytes:
+    container = client().containers.create(image)
+    try:
+        chunks, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            member = tar.extractfile(PurePosixPath(path).name)
+            assert member is not None
+            return member.read()
+    finally:
+        container.remove(force=True)
+
+
+def elf_interpreter(binary: bytes) -> str | None:
+    """PT_INTERP of a 64-bit little-endian ELF file: the loader a dynamic binary names."""
+    assert binary[:6] == b"\x7fELF\x02\x01", "not a 64-bit little-endian ELF file"
+    (phoff,) = struct.unpack_from("<Q", binary, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", binary, 0x36)
+    for i in range(phnum):
+        entry = phoff + i * phentsize
+        if struct.unpack_from("<I", binary, entry)[0] == 3:  # PT_INTERP
+            offset, _, _, size = struct.unpack_from("<QQQQ", binary, entry + 8)
+            return binary[offset : offset + size].rstrip(b"\0").decode()
+    return None

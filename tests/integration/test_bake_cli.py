@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bake_support import (
+from support.bake_support import (
     HELLO_C,
     c_artifact,
     remove_images,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,8 +20,14 @@ from typing import Any
 
 import pytest
 import yaml
-from bake_support import STANDIN_BASES, remove_images, unique_registry
-from test_bake_standin import elf_interpreter, file_from_image
+from support.bake_support import (
+    STANDIN_BASES,
+    elf_interpreter,
+    file_from_image,
+    remove_images,
+    unique_registry,
+)
+from support.features_helpers import c, render
 
 from slim_bake.config import load_config
 from slim_bake.judge import PASS
@@ -329,3 +337,27 @@ def test_go_with_cgo_runs_on_scratch_with_its_closure(baked: Baked) -> None:
     assert elf_interpreter(file_from_image(image, "/usr/local/bin/cgo")) is not None
     assert "libc.so.6" in {Path(p).name for p in image_files(image)}
     assert run(image).strip() == "cgo says 42"
+
+
+@pytest.mark.docker
+def test_bake_reads_the_secret_and_ssh_attributes(tmp_path: Path, docker_engine: None) -> None:
+    build = {"secrets": [{"id": "token", "env": "TOKEN"}], "ssh": ["default"]}
+    files = render(tmp_path, {"app": c(["scratch-glibc"], build=build)})
+    (tmp_path / "docker-bake.hcl").write_text(files["docker-bake.hcl"])
+    socket = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if socket.exists():
+                break
+            time.sleep(0.1)
+        out = subprocess.run(
+            ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "--print", "app-scratch-glibc"],
+            cwd=tmp_path, capture_output=True, text=True, check=True,
+            env={**os.environ, "TOKEN": "x", "SSH_AUTH_SOCK": str(socket)},
+        )  # fmt: skip
+    finally:
+        agent.terminate()
+        agent.wait()
+    printed = json.loads(out.stdout)["target"]["app-scratch-glibc"]
+    assert printed["secret"] == ["id=token,env=TOKEN"] and printed["ssh"] == ["default"]

@@ -5,32 +5,17 @@ generated Dockerfile (dockerfile-parse, then shell words with shlex) or bake fil
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_render import load_hcl, parse, stages
+from support.features_helpers import c, render
+from support.render_helpers import load_hcl, parse, stages
 
-from slim_bake.config import load_config
 from slim_bake.errors import ConfigError
-from slim_bake.output import render_all
-from slim_bake.plan import make_plan
-
-
-def render(root: Path, artifacts: dict[str, Any], **top: Any) -> dict[str, str]:
-    for name, spec in artifacts.items():
-        (root / spec.get("context", name)).mkdir(parents=True, exist_ok=True)
-    path = root / "slim.yaml"
-    config = {"version": 1, **top, "artifacts": artifacts}
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return render_all(make_plan(load_config(path)))
 
 
 def dockerfile(files: dict[str, str], target: str) -> dict[str, list[dict[str, Any]]]:
@@ -56,10 +41,6 @@ def build_commands(stage: list[dict[str, Any]]) -> list[list[str]]:
 def one(commands: list[list[str]], program: str) -> list[str]:
     [command] = [c for c in commands if c and c[0] == program]
     return command
-
-
-def c(runtimes: list[str], **extra: Any) -> dict[str, Any]:
-    return {"lang": "c", "runtimes": runtimes, **extra}
 
 
 # --- replace vs append -------------------------------------------------------------------
@@ -361,30 +342,6 @@ def test_secrets_and_ssh_mount_on_the_build_and_pass_through_bake(tmp_path: Path
     [app] = [t["app-scratch-glibc"] for t in target if "app-scratch-glibc" in t]
     assert app["secret"] == ["id=token,env=TOKEN", "id=npmrc,src=s/npmrc"]
     assert app["ssh"] == ["default"]
-
-
-@pytest.mark.docker
-def test_bake_reads_the_secret_and_ssh_attributes(tmp_path: Path, docker_engine: None) -> None:
-    build = {"secrets": [{"id": "token", "env": "TOKEN"}], "ssh": ["default"]}
-    files = render(tmp_path, {"app": c(["scratch-glibc"], build=build)})
-    (tmp_path / "docker-bake.hcl").write_text(files["docker-bake.hcl"])
-    socket = tmp_path / "agent.sock"
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket)], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            if socket.exists():
-                break
-            time.sleep(0.1)
-        out = subprocess.run(
-            ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "--print", "app-scratch-glibc"],
-            cwd=tmp_path, capture_output=True, text=True, check=True,
-            env={**os.environ, "TOKEN": "x", "SSH_AUTH_SOCK": str(socket)},
-        )  # fmt: skip
-    finally:
-        agent.terminate()
-        agent.wait()
-    printed = json.loads(out.stdout)["target"]["app-scratch-glibc"]
-    assert printed["secret"] == ["id=token,env=TOKEN"] and printed["ssh"] == ["default"]
 
 
 # --- every new flag goes through the one quoting ------------------------------------------

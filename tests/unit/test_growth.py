@@ -5,7 +5,15 @@ side shown as such, and the explanation naming the layer, the file or the base."
 from __future__ import annotations
 
 import pytest
-from report_samples import BASE_LAYER, COPY_BINARY, COPY_ROOTFS, figures, hello, report, target
+from support.report_samples import (
+    BASE_LAYER,
+    COPY_BINARY,
+    COPY_ROOTFS,
+    figures,
+    hello,
+    report,
+    target,
+)
 
 from slim_bake.config import Budget
 from slim_bake.report.compare import compare

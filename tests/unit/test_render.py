@@ -10,93 +10,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-import yaml
-from buildkit_rules import as_dicts, run_commands
-
-from slim_bake.config import load_config
-from slim_bake.output import render_all
-from slim_bake.plan import make_plan
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-ALL_RUNTIMES = [
-    "single-stage", "ubuntu", "debian-slim", "alpine", "alpine-static", "busybox-glibc",
-    "distroless-static", "distroless-cc", "scratch-glibc", "scratch-musl", "scratch-closure",
-    "scratch-musl-debug", "scratch-closure-debug", "distroless-cc-debug",
-]  # fmt: skip
-NASTY = "a\"b\\c ${HOME} %{x} $(id) `id` 'q' \n new line\tend"
-
-
-def parse(text: str) -> list[dict[str, Any]]:
-    # dockerfile-parse knows no heredocs: read the file as BuildKit does.
-    return list(as_dicts(text))
-
-
-def stages(instructions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    result: dict[str, list[dict[str, Any]]] = {}
-    current = ""
-    for ins in instructions:
-        if ins["instruction"] == "COMMENT":
-            continue
-        if ins["instruction"] == "FROM":
-            words = ins["value"].split()
-            assert len(words) == 3 and words[1].upper() == "AS", f"unnamed stage: {ins['content']}"
-            current = words[2]
-            result[current] = []
-        else:
-            result[current].append(ins)
-    return result
-
-
-def load_hcl(text: str) -> dict[str, Any]:
-    """Parse with python-hcl2, then undo the `$${`/`%%{` escapes as HCL's evaluation does."""
-    options = hcl2.SerializationOptions(strip_string_quotes=True)
-
-    def unescape(value: Any) -> Any:
-        if isinstance(value, str):
-            return value.replace("$${", "${").replace("%%{", "%{")
-        if isinstance(value, dict):
-            return {unescape(k): unescape(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [unescape(v) for v in value]
-        return value
-
-    return unescape(hcl2.loads(text, serialization_options=options))  # type: ignore[no-any-return]
-
-
-def render(tmp_path: Path, config: dict[str, Any]) -> tuple[dict[str, str], Path]:
-    for name in ("hello", "gohello", "rusty", "tool"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    path = tmp_path / "slim.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return render_all(make_plan(load_config(path))), path
-
-
-def wide_config() -> dict[str, Any]:
-    return {
-        "version": 1,
-        "registry": "ghcr.io/acme",
-        "platforms": ["linux/amd64"],
-        "artifacts": {
-            "hello": {"lang": "c", "runtimes": ALL_RUNTIMES, "args": ["--greet", "world"]},
-            "gohello": {"lang": "go", "runtimes": ["scratch-glibc", "alpine", "distroless-cc"]},
-            "rusty": {
-                "lang": "rust",
-                "runtimes": ["scratch-musl", "debian-slim"],
-                "profile": "min",
-            },
-            "tool": {
-                "lang": "custom",
-                "runtimes": ["scratch-glibc", "busybox-glibc"],
-                "build": {
-                    "glibc-static": {"command": "make static", "output": "bin/tool"},
-                    "glibc-dynamic": {"command": "make", "output": "/src/bin/tool"},
-                },
-            },
-        },
-    }
+from support.buildkit_rules import run_commands
+from support.render_helpers import (
+    ALL_RUNTIMES,
+    EXAMPLES,
+    NASTY,
+    load_hcl,
+    parse,
+    render,
+    stages,
+    wide_config,
+)
 
 
 def test_every_dockerfile_applies_the_seeds_lessons(tmp_path: Path) -> None:
@@ -263,34 +188,6 @@ def test_values_from_slim_yaml_cannot_inject_dockerfile_text(tmp_path: Path) -> 
     assert len(env) == 1
 
 
-@pytest.mark.docker
-def test_env_values_reach_the_image_exactly_as_written(tmp_path: Path, docker_engine: None) -> None:
-    """dockerfile-parse does not unescape like BuildKit does: let BuildKit parse the ENV."""
-    config = wide_config()
-    hello = config["artifacts"]["hello"]
-    hello["runtimes"] = ["scratch-musl"]
-    value = NASTY.replace("\n", " ")
-    hello["build"] = {"env": {"GREETING": value}}
-    files, _ = render(tmp_path, config)
-    [env] = [
-        line
-        for line in files["dockerfiles/hello-scratch-musl.Dockerfile"].splitlines()
-        if line.startswith("ENV ")
-    ]
-    (tmp_path / "env.Dockerfile").write_text(f"FROM scratch\n{env}\n")
-    tag = "slim-test/env-escaping:latest"
-    subprocess.run(
-        ["docker", "buildx", "build", "--load", "-q", "-t", tag, "-f", "env.Dockerfile", "."],
-        cwd=tmp_path, check=True, capture_output=True,
-    )  # fmt: skip
-    inspect = subprocess.run(
-        ["docker", "image", "inspect", tag, "--format", "{{json .Config.Env}}"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    subprocess.run(["docker", "image", "rm", tag], check=False, capture_output=True)
-    assert f"GREETING={value}" in json.loads(inspect.stdout)
-
-
 def test_shell_commands_with_newlines_are_rejected(tmp_path: Path) -> None:
     from slim_bake.errors import ConfigError
 
@@ -358,60 +255,6 @@ def test_hadolint_finds_no_error(tmp_path: Path) -> None:
             assert out.returncode == 0, f"{name}:\n{out.stdout}"
 
 
-@pytest.mark.docker
-def test_buildx_bake_print_accepts_the_file_and_keeps_values_exact(
-    tmp_path: Path, docker_engine: None
-) -> None:
-    config = wide_config()
-    config["artifacts"]["hello"]["labels"] = {"com.example.note": NASTY, "x": "$${y} %%{z} ${"}
-    files, _ = render(tmp_path, config)
-    bake = tmp_path / "docker-bake.hcl"
-    bake.write_text(files["docker-bake.hcl"])
-    out = subprocess.run(
-        ["docker", "buildx", "bake", "-f", str(bake), "--print", "default"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    printed = json.loads(out.stdout)
-    planned = {
-        n.removeprefix("dockerfiles/").removesuffix(".Dockerfile")
-        for n in files
-        if n.endswith(".Dockerfile")
-    }
-    assert set(printed["target"]) == planned
-    labels = printed["target"]["hello-scratch-musl"]["labels"]
-    assert labels["com.example.note"] == NASTY
-    assert labels["x"] == "$${y} %%{z} ${"
-    assert printed["target"]["hello-scratch-musl"]["target"] == "runtime"
-
-
-@pytest.mark.docker
-def test_metadata_action_labels_flow_in_but_each_target_keeps_its_own_tags(
-    tmp_path: Path, docker_engine: None
-) -> None:
-    files, _ = render(tmp_path, wide_config())
-    (tmp_path / "docker-bake.hcl").write_text(files["docker-bake.hcl"])
-    # What docker/metadata-action writes: one tag list and labels for "the" image.
-    meta = {
-        "target": {
-            "docker-metadata-action": {
-                "tags": ["ghcr.io/acme/app:pr-7"],
-                "labels": {"org.opencontainers.image.revision": "abc123"},
-            }
-        }
-    }
-    (tmp_path / "meta.json").write_text(json.dumps(meta))
-    out = subprocess.run(
-        ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "-f", "meta.json"]
-        + ["--print", "hello"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    targets = json.loads(out.stdout)["target"]
-    for name, target in targets.items():
-        assert target["labels"]["org.opencontainers.image.revision"] == "abc123", name
-        assert target["labels"]["io.slim-bake.artifact"] == "hello"
-        assert target["tags"] == [f"ghcr.io/acme/hello:{name.removeprefix('hello-')}"]
-
-
 def test_examples_are_current() -> None:
     from slim_bake.cli import main
 
@@ -419,29 +262,6 @@ def test_examples_are_current() -> None:
     assert len(configs) >= 3
     for config in configs:
         assert main(["check", "-c", str(config)]) == 0, config
-
-
-EXAMPLE_CONFIGS = sorted(EXAMPLES.glob("*slim.yaml"))
-
-
-@pytest.mark.docker
-@pytest.mark.parametrize("config", EXAMPLE_CONFIGS, ids=lambda p: p.name)
-def test_examples_bake_files_list_exactly_the_planned_targets(
-    config: Path, docker_engine: None
-) -> None:
-    plan = make_plan(load_config(config))
-    out = subprocess.run(
-        ["docker", "buildx", "bake", "-f", plan.config.bake_file, "--print", "default"],
-        cwd=config.parent, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    printed = json.loads(out.stdout)["target"]
-    assert sorted(printed) == sorted(t.name for t in plan.targets)
-    for target in plan.targets:
-        entry = printed[target.name]
-        assert entry["target"] == "runtime"
-        assert (config.parent / entry["context"] / entry["dockerfile"]).resolve() == (
-            config.parent / target.dockerfile
-        ).resolve()
 
 
 def test_hadolint_finds_no_error_in_the_examples() -> None:

@@ -15,11 +15,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from report_samples import hello, report, target, write
+from support.report_samples import hello, report, target, write
 
 from slim_bake.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VALID = "version: 1\nartifacts:\n  hello: {lang: c, context: ./hello, runtimes: [scratch-musl]}\n"
 
 
