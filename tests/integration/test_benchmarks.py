@@ -12,6 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def quick(script: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    """benchmarks/<script>.py --quick, which must succeed (each script checks its own figures)."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stderr
+    return run
+
+
 @pytest.mark.docker
 def test_broken_target_quick_mode_names_the_broken_target_with_fewer_bakes(
     docker_engine: None,
@@ -19,14 +32,7 @@ def test_broken_target_quick_mode_names_the_broken_target_with_fewer_bakes(
     """Both strategies reach the same verdict (the script fails otherwise); the new one
     needs at most two bakes (one when every good target was done before the failure),
     never more than the old one (one more per unbuilt target)."""
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "broken_target.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
+    run = quick("broken_target", timeout=600)
     before = re.search(r"before .*: +[\d.]+ s to a verdict, bakes \[(\d+)\]", run.stdout)
     after = re.search(r"after .*: +[\d.]+ s to a verdict, bakes \[(\d+)\]", run.stdout)
     assert before and after, run.stdout
@@ -38,14 +44,7 @@ def test_real_programs_quick_mode_tables_every_runtime_of_gnu_hello(docker_engin
     """The quick mode bakes GNU hello from its user slim.yaml on every runtime buildable here
     and prints the size of each beside Debian's package; the seed's steps get smaller from the
     single stage down to scratch."""
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "real_programs.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1200,
-    )
-    assert run.returncode == 0, run.stderr
+    run = quick("real_programs", timeout=1200)
     sizes = {
         m.group(1): int(m.group(2).replace(",", ""))
         for m in re.finditer(r"^\| `([a-z-]+)` \| [^|]*\(([\d,]+) B\) \|$", run.stdout, re.M)
@@ -61,14 +60,7 @@ def test_real_programs_quick_mode_tables_every_runtime_of_gnu_hello(docker_engin
 def test_measure_speed_quick_mode_times_save_cold_and_warm(docker_engine: None) -> None:
     """The script fails when the chunked figure leaves GZIP_TOLERANCE of one gzip stream;
     a warm measurement (nothing exported) is faster than the cold one."""
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "measure_speed.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
+    run = quick("measure_speed", timeout=300)
     cold = re.search(r"cold measure: +([\d.]+) s +[\d.]+ MB/s +[\d.]+x save", run.stdout)
     warm = re.search(r"warm measure: +([\d.]+) s", run.stdout)
     assert cold and warm and "one zlib-ng stream" in run.stdout, run.stdout
