@@ -12,10 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def quick(script: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    """benchmarks/<script>.py --quick, which must succeed (each script checks its own figures)."""
+def quick(script: str, timeout: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """benchmarks/<script>.py --quick [args], which must succeed (each script checks its
+    own figures)."""
     run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -65,3 +66,36 @@ def test_measure_speed_quick_mode_times_save_cold_and_warm(docker_engine: None) 
     warm = re.search(r"warm measure: +([\d.]+) s", run.stdout)
     assert cold and warm and "one zlib-ng stream" in run.stdout, run.stdout
     assert float(warm.group(1)) < float(cold.group(1))
+
+
+@pytest.mark.slow
+def test_generate_speed_quick_mode_counts_every_dockerfile_and_times_each_step() -> None:
+    """5 artifacts × 8 runtimes: 40 Dockerfiles written (the script fails otherwise), each
+    timing printed as a positive figure, and the target's verdict on both readings."""
+    run = quick("generate_speed", timeout=120)
+    assert "5 artifacts x 8 runtimes = 40 Dockerfiles (+ 40 .dockerignore) + 1 bake file" in (
+        run.stdout
+    ), run.stdout
+    figures = {
+        label: float(m.group(1))
+        for label in ("load + validate", "slim generate (", "disk's floor", "slim check (")
+        if (m := re.search(rf"^.*{re.escape(label)}.*median ([\d.]+) s$", run.stdout, re.M))
+    }
+    assert len(figures) == 4, run.stdout
+    assert figures["slim generate ("] > 0 and figures["slim check ("] > 0, run.stdout
+    verdicts = re.findall(r"^target: slim generate < 0.5 s, .*: (met|NOT met)$", run.stdout, re.M)
+    assert len(verdicts) == 2, run.stdout
+
+
+@pytest.mark.slow
+def test_hook_speed_quick_mode_times_each_hook_without_heavy_imports() -> None:
+    """Each hook passes silently and is timed; `slim check` imports neither the docker
+    SDK nor hcl2 nor urllib (the script fails otherwise, and prints them as absent)."""
+    run = quick("hook_speed", timeout=120)
+    assert "repository: 3 artifacts, 12 Dockerfiles + docker-bake.hcl" in run.stdout, run.stdout
+    for hook in ("slim check", "slim generate --fail-on-change", "slim validate -q"):
+        figure = re.search(rf"^  {re.escape(hook)} +median ([\d.]+) s", run.stdout, re.M)
+        assert figure and float(figure.group(1)) > 0, (hook, run.stdout)
+    assert "ms  JSON Schema validation" in run.stdout, run.stdout
+    assert "not imported by `slim check`: docker, hcl2, urllib.request" in run.stdout, run.stdout
+    assert re.search(r"^worst median [\d.]+ s; budget 0.3 s: (OK|OVER BUDGET)$", run.stdout, re.M)
