@@ -9,7 +9,10 @@
     medians of alternating runs. Goal: ratio <= 1.15. `slim bake` with its smoke runs
     (one container per target, which bare bake does not do) is printed beside it.
 
-Run: python benchmarks/bake_vs_build.py [--rounds N] [--keep-measure-cache]
+Run: python benchmarks/bake_vs_build.py [--rounds N] [--keep-measure-cache] [--quick]
+--quick: hello on scratch-musl and alpine, C and Go hello on scratch-musl, one round, the
+build cache NOT pruned (the engine is shared with the tests that run it so that the script
+cannot rot: tests/integration/test_benchmarks.py); fails when a build or bake fails.
 Needs the engine and the stand-ins (scripts/engine.sh, scripts/standins.sh). It prunes
 the build cache of the engine it uses. The measurement cache starts empty (a first
 run on a new machine) unless --keep-measure-cache is given."""
@@ -32,25 +35,33 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "offline.slim.yaml"
 SLIM = [sys.executable, "-m", "slim_bake"]
 REGISTRY = "slim-bench.local/bake-vs-build"
+QUICK_RUNTIMES = ["scratch-musl", "alpine"]  # --quick: one musl build stage, two runtimes
 
 
-def make_project(folder: Path) -> Path:
-    """The offline hello example, tagged under a registry of its own."""
+def make_project(folder: Path, runtimes: list[str] | None = None) -> Path:
+    """The offline hello example (only `runtimes` of it if given), tagged under a
+    registry of its own."""
     shutil.copytree(ROOT / "examples" / "hello", folder / "hello")
     config = yaml.safe_load(EXAMPLE.read_text())
     config["registry"] = REGISTRY
+    if runtimes:
+        hello = config["artifacts"]["hello"]
+        hello["runtimes"] = runtimes
+        hello["budgets"] = {k: v for k, v in hello["budgets"].items() if k in ["*", *runtimes]}
     config["output"] = {"dockerfiles": "dockerfiles", "bake": "docker-bake.hcl"}
     return write(folder, config)
 
 
-def make_large_project(folder: Path) -> Path:
-    """The C hello and the Go hello, every runtime and -debug companion: 32 targets."""
+def make_large_project(folder: Path, runtimes: list[str] | None = None) -> Path:
+    """The C hello and the Go hello, every runtime and -debug companion (or `runtimes`):
+    32 targets."""
     shutil.copytree(ROOT / "examples" / "hello", folder / "hello")
     shutil.copytree(ROOT / "tests" / "data" / "go-hello", folder / "gohello")
     bases = yaml.safe_load((ROOT / "tests" / "support" / "standin_bases.yaml").read_text())
-    runtimes = [*yaml.safe_load(EXAMPLE.read_text())["artifacts"]["hello"]["runtimes"], "ubuntu"]
-    runtimes += ["distroless-static-debug", "distroless-cc-debug", "scratch-glibc-debug"]
-    runtimes += ["scratch-closure-debug"]
+    if not runtimes:
+        runtimes = [*yaml.safe_load(EXAMPLE.read_text())["artifacts"]["hello"]["runtimes"]]
+        runtimes += ["ubuntu", "distroless-static-debug", "distroless-cc-debug"]
+        runtimes += ["scratch-glibc-debug", "scratch-closure-debug"]
     smoke = {"expect_stdout": "Hello, world!"}
     artifacts = {
         "hello": {"lang": "c", "context": "./hello", "runtimes": runtimes, "smoke": smoke},
@@ -119,9 +130,12 @@ def one_by_one(path: Path, specs: list[dict[str, str]]) -> float:
     return total
 
 
-def cold(path: Path, specs: list[dict[str, str]], env: dict[str, str]) -> dict[str, float]:
-    """Each side on a pruned build cache; slim twice: with an empty measurement cache
-    (a new machine) and with the one the first run left (base layers measured)."""
+def cold(
+    path: Path, specs: list[dict[str, str]], env: dict[str, str], pruned: bool = True
+) -> dict[str, float]:
+    """Each side on a pruned build cache (unless not `pruned`); slim twice: with an empty
+    measurement cache (a new machine) and with the one the first run left (base layers
+    measured)."""
     names = [s["name"] for s in specs]
     sides = {
         "single": lambda: one_by_one(path, specs),
@@ -134,7 +148,8 @@ def cold(path: Path, specs: list[dict[str, str]], env: dict[str, str]) -> dict[s
     tags = [s["tag"] for s in specs] + [s["tag"] + "-single" for s in specs]
     times = {}
     for name, side in sides.items():
-        prune()
+        if pruned:
+            prune()
         times[name] = side()
         remove(tags)  # the next side's images replace none: no dangling images left behind
     return times
@@ -164,10 +179,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--keep-measure-cache", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="4 targets, one round, no prune")
     args = parser.parse_args()
+    runtimes = QUICK_RUNTIMES if args.quick else None
+    if args.quick:
+        args.rounds = 1
     with tempfile.TemporaryDirectory(prefix="slim-bench-") as tmp:
         folder = Path(tmp)
-        path = make_project(folder)
+        path = make_project(folder, runtimes)
         specs = targets(path)
         env = dict(os.environ)
         if not args.keep_measure_cache:
@@ -175,9 +194,12 @@ def main() -> None:
         names = [s["name"] for s in specs]
         print(f"{len(specs)} variants of hello: {', '.join(names)}")
 
-        times = cold(path, specs, env)
+        times = cold(path, specs, env, pruned=not args.quick)
         single = times["single"]
-        print("(a) cold build cache (docker builder prune -af before each side)")
+        if args.quick:
+            print("(a) build cache NOT pruned (--quick: the engine is shared)")
+        else:
+            print("(a) cold build cache (docker builder prune -af before each side)")
         print(f"    docker buildx build, one by one:          {single:6.1f} s")
         for key, label in (
             ("bake", "docker buildx bake (build only)"),
@@ -196,7 +218,7 @@ def main() -> None:
             f"    (slim's start-up and slim.yaml validation alone, `slim validate`: {floor:.2f} s)"
         )
 
-        large = make_large_project(folder / "large")
+        large = make_large_project(folder / "large", runtimes[:1] if runtimes else None)
         large_specs = targets(large)
         label = f"(b') the same, C and Go hello, {len(large_specs)} targets"
         report_warm(label, large, [s["name"] for s in large_specs], env, args.rounds)

@@ -16,6 +16,12 @@ The flags come from slim's own presets (languages.yaml), so the table measures t
 shipped profiles. One `docker run` does all the compiling.
 
     python benchmarks/profile_flags.py [--image slim-standin/gcc:bookworm] [--go-image IMAGE]
+        [--quick]
+
+--quick: hello with musl only (and Go, and Rust when its image is there); exit status 1
+when `default` or `min` does not link, `min` is not smaller than `default`, a flag of the
+profiles changes the output, or a Go build does not print hello's greeting
+(tests/integration/test_benchmarks.py runs it so that the script cannot rot).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ TOOLCHAINS = {  # label: (compiler, link mode)
     "musl static": ("musl-gcc", "-static"),
     "glibc static": ("gcc", "-static"),
 }
+QUICK = (("hello",), ("musl static",))  # --quick: programs, toolchains
 
 
 @dataclass(frozen=True)
@@ -139,13 +146,14 @@ def variants() -> list[Variant]:
     return result
 
 
-def _script(all_variants: list[Variant]) -> str:
+def _script(all_variants: list[Variant], programs: list[str], toolchains: list[str]) -> str:
     """A shell script that builds every program × toolchain × variant and prints
     `program|toolchain|index|bytes|output checksum` lines."""
     lines = ["set -eu", "mkdir -p /tmp/b"]
-    for program, (_, check_args) in PROGRAMS.items():
-        args = " ".join(shlex.quote(a) for a in check_args)
-        for toolchain, (cc, mode) in TOOLCHAINS.items():
+    for program in programs:
+        args = " ".join(shlex.quote(a) for a in PROGRAMS[program][1])
+        for toolchain in toolchains:
+            cc, mode = TOOLCHAINS[toolchain]
             for i, v in enumerate(all_variants):
                 out = f"/tmp/b/{program}-{cc}-{i}"
                 cflags = " ".join(map(shlex.quote, v.cflags))
@@ -163,11 +171,13 @@ def _script(all_variants: list[Variant]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure_c(image: str) -> list[Row]:
+def measure_c(
+    image: str, programs: tuple[str, ...] = tuple(PROGRAMS), toolchains: tuple[str, ...] = ()
+) -> list[Row]:
     all_variants = variants()
     mounts: list[str] = []
-    for program, (folder, _) in PROGRAMS.items():
-        mounts += ["-v", f"{folder}:/src/{program}:ro"]
+    for program in programs:
+        mounts += ["-v", f"{PROGRAMS[program][0]}:/src/{program}:ro"]
     done = subprocess.run(
         [
             "docker",
@@ -178,7 +188,7 @@ def measure_c(image: str) -> list[Row]:
             image,
             "sh",
             "-c",
-            _script(all_variants),
+            _script(all_variants, list(programs), list(toolchains or TOOLCHAINS)),
         ],
         capture_output=True,
         text=True,
@@ -368,16 +378,55 @@ def main() -> int:
     parser.add_argument(
         "--rust-image", default=RUST_IMAGE, help="Rust toolchain image (default: %(default)s)"
     )
+    parser.add_argument("--quick", action="store_true", help="hello with musl only; checked")
     args = parser.parse_args()
-    print(report(args.image, args.go_image, args.rust_image))
-    return 0
+    if not args.quick:
+        print(report(args.image, args.go_image, args.rust_image))
+        return 0
+    rows = measure_c(args.image, *QUICK)
+    go = measure_go(args.go_image)
+    print("\n".join([c_table(rows), go, measure_rust(args.rust_image)]))
+    problems = c_problems(rows) + go_problems(go)
+    for problem in problems:
+        print(f"profile_flags: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
-def report(gcc_image: str, go_image: str, rust_image: str) -> str:
-    """The whole per-flag report as Markdown."""
-    return "\n".join(
-        [c_table(measure_c(gcc_image)), measure_go(go_image), measure_rust(rust_image)]
-    )
+def report(gcc_image: str, go_image: str, rust_image: str, quick: bool = False) -> str:
+    """The whole per-flag report as Markdown (hello with musl only when quick)."""
+    rows = measure_c(gcc_image, *QUICK) if quick else measure_c(gcc_image)
+    return "\n".join([c_table(rows), measure_go(go_image), measure_rust(rust_image)])
+
+
+def c_problems(rows: list[Row]) -> list[str]:
+    """What contradicts the profiles' promise: both link, `min` is smaller than
+    `default`, stripping saves bytes, and no flag they use changes the output."""
+    problems = []
+    for program, toolchain in dict.fromkeys((r.program, r.toolchain) for r in rows):
+        size = {
+            r.variant.label: r.size
+            for r in rows
+            if (r.program, r.toolchain) == (program, toolchain)
+        }
+        where = f"{program}, {toolchain}"
+        if min(size["default"], size["min (from the preset)"]) < 0:
+            problems.append(f"{where}: `default` or `min` does not link")
+        elif not size["min (from the preset)"] < size["default"] < size["default without strip"]:
+            problems.append(f"{where}: not min < default < default without strip: {size}")
+    problems += [
+        f"{r.program}, {r.toolchain}: `{r.variant.label}` changes the output"
+        for r in rows
+        if r.variant.group != "left out" and not r.same_output
+    ]
+    return problems
+
+
+def go_problems(table: str) -> list[str]:
+    """Every Go build ran and printed hello's greeting."""
+    greeted = sum(line.endswith("| Hello, world! |") for line in table.splitlines())
+    if greeted != len(GO_VARIANTS):
+        return [f"{greeted} of {len(GO_VARIANTS)} Go builds printed the greeting:\n{table}"]
+    return []
 
 
 if __name__ == "__main__":

@@ -99,3 +99,41 @@ def test_hook_speed_quick_mode_times_each_hook_without_heavy_imports() -> None:
     assert "ms  JSON Schema validation" in run.stdout, run.stdout
     assert "not imported by `slim check`: docker, hcl2, urllib.request" in run.stdout, run.stdout
     assert re.search(r"^worst median [\d.]+ s; budget 0.3 s: (OK|OVER BUDGET)$", run.stdout, re.M)
+
+
+@pytest.mark.docker
+def test_bake_vs_build_quick_mode_prints_each_side_and_its_ratio(docker_engine: None) -> None:
+    """hello's 2 quick variants and the C and Go hello on scratch-musl: every side of (a)
+    and (b) is timed (the script fails when a build or bake fails), each ratio is the
+    side's time over the baseline's, and positive."""
+    run = quick("bake_vs_build", timeout=300)
+    assert "2 variants of hello: hello-alpine, hello-scratch-musl" in run.stdout, run.stdout
+    assert "(b') the same, C and Go hello, 2 targets" in run.stdout, run.stdout
+    single = re.search(r"one by one: +([\d.]+) s$", run.stdout, re.M)
+    sides = re.findall(r"^    (docker buildx bake \(|slim bake, ).*: +([\d.]+) s   ratio ([\d.]+)$",
+                       run.stdout, re.M)  # fmt: skip
+    assert single and len(sides) == 3, run.stdout
+    for _, seconds, ratio in sides:
+        assert float(ratio) > 0
+        assert float(ratio) == pytest.approx(float(seconds) / float(single.group(1)), rel=0.25)
+    warm = re.findall(r"^    slim bake .*: +([\d.]+) s   ratio ([\d.]+)", run.stdout, re.M)
+    assert len(warm) == 4 and all(float(r) > 0 for _, r in warm), run.stdout
+
+
+@pytest.mark.docker
+def test_profile_flags_quick_mode_tables_hello_musl_and_go(docker_engine: None) -> None:
+    """hello with musl: `min` links, is smaller than `default` and prints the same (the
+    script fails otherwise); the output check catches the flag that breaks the binary;
+    every Go build is tabled with hello's greeting."""
+    run = quick("profile_flags", timeout=300)
+    assert "**hello, musl static**" in run.stdout and "glibc static" not in run.stdout
+    size = {
+        m.group(1): int(m.group(2).replace(",", ""))
+        for m in re.finditer(r"^\| \w+ \| ([^|]+?) \| ([\d,]+) \|", run.stdout, re.M)
+    }
+    assert 0 < size["min (from the preset)"] < size["default"] < size["default without strip"]
+    assert re.search(r"^\| left out \| min \+ -Wl,-N .*\| \*\*no\*\* \|$", run.stdout, re.M)
+    go = re.findall(
+        r"^\| `CGO_ENABLED=.*` \| ([\d,]+) \| .* \| Hello, world! \|$", run.stdout, re.M
+    )
+    assert len(go) == 6, run.stdout
