@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,32 @@ def test_profile_flags_quick_mode_tables_hello_musl_and_go(docker_engine: None) 
         r"^\| `CGO_ENABLED=.*` \| ([\d,]+) \| .* \| Hello, world! \|$", run.stdout, re.M
     )
     assert len(go) == 6, run.stdout
+
+
+@pytest.mark.docker
+def test_seed_table_quick_mode_writes_the_table_and_chart_outside_the_repo(
+    docker_engine: None,
+) -> None:
+    """hello (`default`, `min`) on 3 runtimes: the size targets are met and every image is
+    its base plus what slim put there (the script fails otherwise); BENCHMARKS.md and the
+    chart go to a temporary folder, never the repository's, and hold each variant."""
+    tracked = {
+        p: p.stat().st_mtime for p in (ROOT / "BENCHMARKS.md", ROOT / "benchmarks" / "sizes.svg")
+    }
+    run = quick("seed_table", timeout=600)
+    wrote = re.search(r"^seed_table: wrote (\S+) and (\S+)$", run.stderr, re.M)
+    assert wrote, run.stderr
+    markdown, svg = Path(wrote.group(1)), Path(wrote.group(2))
+    try:
+        assert ROOT not in markdown.parents and ROOT not in svg.parents
+        assert {p: p.stat().st_mtime for p in tracked} == tracked
+        text = markdown.read_text()
+        for runtime in ("alpine", "scratch-glibc", "scratch-musl"):
+            assert re.search(rf"^\| [^|]+ \| `{runtime}` \| .* \| 0\.\d+ \|", text, re.M), text
+        assert "| 0 B | 0 B for all 6 | yes |" in text
+        assert len(re.findall(r"^\| hello on `scratch-\w+`, .* \| yes \|$", text, re.M)) == 3
+        titles = re.findall(r"<title>(hello[\w-]*): ([\d,]+) B</title>", svg.read_text())
+        assert len(titles) == 6 and all(int(n.replace(",", "")) > 0 for _, n in titles)
+        assert "| `slim bake`: build, smoke-run and measure all 6 targets" in run.stdout
+    finally:
+        shutil.rmtree(markdown.parent, ignore_errors=True)
