@@ -412,7 +412,8 @@ def c_problems(rows: list[Row]) -> list[str]:
         if min(size["default"], size["min (from the preset)"]) < 0:
             problems.append(f"{where}: `default` or `min` does not link")
         elif not size["min (from the preset)"] < size["default"] < size["default without strip"]:
-            problems.append(f"{where}: not min < default < default without strip: {size}")
+            sizes = [size[k] for k in ("min (from the preset)", "default", "default without strip")]
+            problems.append(f"{where}: not min < default < default without strip: {sizes}")
     problems += [
         f"{r.program}, {r.toolchain}: `{r.variant.label}` changes the output"
         for r in rows
