@@ -77,10 +77,12 @@ def _run(container: Any, spec: Smoke) -> SmokeResult:
 
 
 class _Output:
-    """What the container prints, read from an attach made before it starts, to its end.
-    `docker logs` after `wait` can come back empty on a loaded machine: the engine gives
-    its log copier a couple of seconds after the exit and then sets the container
-    stopped anyway (seen once in three benchmark runs of 44 images)."""
+    """What the container prints, read two ways, the fuller one kept per stream: an attach
+    made before the start, read to its end, and `docker logs` after
+    `wait`. Each alone came back empty on a loaded machine: the logs when the engine's
+    log copier lags the exit (once in three benchmark runs of 44 images), the attach when
+    the engine answers it before it has joined the streams (once in a CI run: a 2-core
+    machine under a full build). Logs also do not exist with `--log-driver none`."""
 
     def __init__(self, container: Any) -> None:
         self._container = container
@@ -89,6 +91,7 @@ class _Output:
         self._done = threading.Event()
         self._whole = False
         try:
+            # No log replay: with a driver that keeps no logs the engine ends such an attach.
             self._stream = container.attach(stdout=True, stderr=True, stream=True, demux=True)
         except Exception:  # noqa: BLE001 - the logs below are the fallback
             self._done.set()
@@ -112,14 +115,22 @@ class _Output:
             self._kept += len(data)
 
     def text(self, wait: float) -> tuple[str, str]:
-        """stdout and stderr: all of it when the attach saw the end within `wait`
-        seconds, else what the engine's logs hold."""
+        """stdout and stderr, each the fuller of what the attach saw (if it saw the end
+        within `wait` seconds) and what the engine's logs hold."""
+        attached = ("", "")
         if self._done.wait(wait) and self._whole:
             out, err = (b"".join(self._chunks[name]) for name in ("out", "err"))
-            return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        with contextlib.suppress(Exception):
-            self._stream.close()
-        return _logs(self._container)
+            attached = (out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+        else:
+            with contextlib.suppress(Exception):
+                self._stream.close()
+        logged = _logs(self._container)
+        return _fuller(attached[0], logged[0]), _fuller(attached[1], logged[1])
+
+
+def _fuller(one: str, other: str) -> str:
+    # Two readers of the same output: a reader can only miss a part, never add one.
+    return one if len(one) >= len(other) else other
 
 
 def _logs(container: Any) -> tuple[str, str]:

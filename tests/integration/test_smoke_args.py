@@ -53,31 +53,38 @@ def test_smoke_args_replace_the_images_cmd(
     assert "pass" in out.out
 
 
-class _NoLogs:
-    """An engine client whose containers keep no logs (`--log-driver none`, a daemon
-    default some teams set): `docker logs` has nothing to give back."""
+class _Engine:
+    """An engine client whose containers lose their output one way: `none` keeps no logs
+    (`--log-driver none`, a daemon default some teams set: `docker logs` has nothing to
+    give back); `late` answers the attach with an empty stream, as an engine does that
+    joins the attach to the streams only after the program has printed."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: Any, loses: str) -> None:
         self.images = real.images
         self.containers = self
         self._real = real
+        self._loses = loses
 
     def create(self, image: str, **options: Any) -> Any:
         from docker.types import LogConfig
 
-        return self._real.containers.create(image, log_config=LogConfig(type="none"), **options)
+        if self._loses == "none":
+            options["log_config"] = LogConfig(type="none")
+        container = self._real.containers.create(image, **options)
+        if self._loses == "late":
+            container.attach = lambda **_: iter(())
+        return container
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("logs", ["kept", "none"])
-def test_the_smoke_run_reads_all_the_output_even_when_the_engine_keeps_no_logs(
-    docker_engine: None, monkeypatch: pytest.MonkeyPatch, logs: str
+@pytest.mark.parametrize("loses", ["nothing", "none", "late"])
+def test_the_smoke_run_reads_all_the_output_whichever_way_the_engine_loses_it(
+    docker_engine: None, monkeypatch: pytest.MonkeyPatch, loses: str
 ) -> None:
     from slim_bake import engine
 
-    if logs == "none":
-        real = engine.client()
-        monkeypatch.setattr(engine, "client", lambda host=None: _NoLogs(real))
+    real = engine.client()
+    monkeypatch.setattr(engine, "client", lambda host=None: _Engine(real, loses))
     script = "seq 1 20000; echo to-stderr >&2; exit 3"
     spec = Smoke(args=("sh", "-c", script), expect_stdout=PRINTED, expect_exit=3)
     result = smoke(STANDIN_BUSYBOX, spec)
