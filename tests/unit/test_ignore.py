@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,31 @@ def test_the_ignore_file_excludes_git_generated_files_and_other_contexts(tmp_pat
     assert [line for line in text.splitlines() if line and not line.startswith("#")] == [
         ".git",
         "**/.git",
+    ]
+
+
+def test_a_context_above_slim_yaml_leaves_out_slims_files_whatever_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """slim.yaml in service/ building from the repository's top (`context: ..`): the
+    generated files sit in service/ inside that context, and the lines say so even when
+    slim runs from another folder (paths were once taken relative to the working folder)."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    config = lister()
+    config["artifacts"]["everything"]["context"] = ".."  # type: ignore[index]
+    (tmp_path / "service").mkdir()
+    path = write(tmp_path / "service", config)
+    monkeypatch.chdir(tmp_path / "service" / "hello")
+    files = render_all(make_plan(load_config(path)))
+    text = files["dockerfiles/everything-single-stage.Dockerfile.dockerignore"]
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert lines == [
+        "service/hello",
+        ".git",
+        "**/.git",
+        "service/dockerfiles",
+        "service/docker-bake.hcl",
+        "service/slim-report.json",
     ]
 
 

@@ -11,6 +11,7 @@ replaces it."""
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 
@@ -58,16 +59,32 @@ def ignore_pattern(path: str) -> str:
     return head + body + tail
 
 
-def _inside(path: str, context: str) -> str | None:
+def _inside(path: str, context: str, base: str) -> str | None:
     """`path` relative to `context` when it lies strictly inside it (both relative to
-    slim.yaml's folder, normalized)."""
-    rel = posixpath.relpath(posixpath.normpath(path), posixpath.normpath(context))
-    return None if rel == "." or rel == ".." or rel.startswith("../") else rel
+    slim.yaml's folder `base`, an absolute path)."""
+    return _relative(_absolute(base, path), _absolute(base, context))
+
+
+@functools.cache
+def _absolute(base: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(base, path))
+
+
+def _relative(path: str, context: str) -> str | None:
+    # By string on absolute paths, not posixpath.relpath, which asks the OS for the working
+    # folder on every call: this runs for every target × every context (0.94 s for 800).
+    prefix = context.rstrip("/") + "/"
+    return path[len(prefix) :] if path.startswith(prefix) and path != context else None
+
+
+def _base(plan: Plan) -> str:
+    return posixpath.normpath(plan.config.path.parent.absolute().as_posix())
 
 
 def _others(plan: Plan, target: Target) -> list[str]:
+    base = _base(plan)
     contexts = dict.fromkeys(a.context for a in plan.config.artifacts)
-    inside = (_inside(c, target.artifact.context) for c in contexts)
+    inside = (_inside(c, target.artifact.context, base) for c in contexts)
     return [ignore_pattern(rel) for rel in inside if rel is not None]
 
 
@@ -78,7 +95,7 @@ def _own(plan: Plan, context: str) -> list[str]:
     if posixpath.normpath(context) == folder:  # the Dockerfiles are in the context's root
         lines += ["*.Dockerfile", "*.Dockerfile.dockerignore"]
     for path in (folder, config.bake_file, REPORT):
-        rel = _inside(path, context)
+        rel = _inside(path, context, _base(plan))
         if rel is not None:
             lines.append(ignore_pattern(rel))
     return lines
