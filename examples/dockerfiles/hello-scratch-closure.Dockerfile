@@ -42,18 +42,35 @@ provided() {
   set +f
   return 1
 }
+first=${dynamic# }
+first=${first%% *}
+libdir=$(dirname "$(ldd "$first" | awk '$1 ~ /^libc\.so/ {print $3}')")
+# The folders the loader searches with no ld.so.cache (scratch has none), as it lists them
+# (glibc 2.33 and later). A library ldd found elsewhere — through the build image's cache,
+# e.g. gcc:14's /usr/local/lib64 or a library installed in /usr/local/lib — goes beside
+# libc, where the loader will look; elsewhere it would not be found at run time.
+loader=$(ldd "$first" | awk '$2 != "=>" && $1 ~ /^\// {print $1; exit}')
+searched=$("$loader" --help 2>/dev/null | sed -n 's|^  \(/[^ ]*\) (system search path)$|\1|p')
+place() {
+  if [ -n "$searched" ] && ! printf '%s\n' $searched | grep -qxF "$(dirname "$1")"; then
+    mkdir -p "/closure$libdir"
+    cp -L "$1" "/closure$libdir/${1##*/}"
+  else
+    cp -L --parents "$1" /closure/
+  fi
+}
 collect() {
   ldd "$1" | while read -r first arrow path rest; do
     case "$first" in linux-vdso.so.*|linux-gate.so.*) continue ;; esac
     if provided "${first##*/}"; then continue; fi
-    if [ "$arrow" = "=>" ]; then lib="$path"; else lib="$first"; fi
-    case "$lib" in /*) cp -L --parents "$lib" /closure/ ;; esac
+    if [ "$arrow" = "=>" ]; then
+      case "$path" in /*) place "$path" ;; esac
+    else
+      case "$first" in /*) cp -L --parents "$first" /closure/ ;; esac  # the loader: its own path
+    fi
   done
 }
 for binary in $dynamic; do collect "$binary"; done
-first=${dynamic# }
-first=${first%% *}
-libdir=$(dirname "$(ldd "$first" | awk '$1 ~ /^libc\.so/ {print $3}')")
 for name in $SLIM_CLOSURE_EXTRA; do
   if provided "$name"; then continue; fi
   found=$(find /lib /usr/lib /lib64 -name "$name" 2>/dev/null | head -n 1)
