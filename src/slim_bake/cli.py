@@ -29,7 +29,7 @@ COMMANDS = {
     "validate": "validate slim.yaml (file:line:column errors)",
     "schema": "print the JSON Schema of slim.yaml",
     "bake": "build the targets with docker buildx bake, smoke-run, measure and budget them",
-    "report": "compare two reports (BASE HEAD) without building: growth, why it grew, Markdown",
+    "report": "compare two reports (BASE HEAD) without building, or merge shard reports",
     "comment": "post the Markdown report as the pull request's sticky comment (GitHub Actions)",
 }
 

@@ -20,6 +20,7 @@ from slim_bake.report.compare import compare
 from slim_bake.report.model import Report
 from slim_bake.report.reading import load_report
 from slim_bake.safe_text import say, visible
+from slim_bake.shards import parse_shard, select_shard
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,14 +41,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="compare with a report: a file, or one committed at REF (PATH default:"
         " ./slim-report.json beside slim.yaml); judges max_growth and says why targets grew",
     )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="build only shard I of N of the selected targets (for a CI matrix; join the"
+        " reports with `slim report merge`); balanced by the baseline's sizes when given",
+    )
     add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    shard = parse_shard(args.shard) if args.shard is not None else None
     plan = make_plan(load_config(Path(args.config)))
     targets = select(plan, args.targets)
     # Read before building: a bad baseline fails in a second, not after the build.
     base = load_report(args.baseline, plan.config.directory) if args.baseline else None
+    if shard is not None:
+        targets = in_shard(targets, shard, base)
     regenerate_first(plan)
     results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
     return show(args, compare(base, head_report(args, plan, results, base), source=args.baseline))
@@ -73,6 +83,16 @@ def select(plan: Plan, names: list[str]) -> list[Target]:
             f" groups: {', '.join(plan.groups)}"
         )
     return plan.select(names or ["default"])
+
+
+def in_shard(targets: list[Target], shard: tuple[int, int], base: Report | None) -> list[Target]:
+    """The targets of shard I/N, weighed by the baseline's sizes when it has them."""
+    weights = {
+        t.name: t.figures.size for t in (base.targets if base else ()) if t.figures is not None
+    }
+    names = select_shard([t.name for t in targets], *shard, weights)
+    say(f"slim: shard {shard[0]}/{shard[1]}: {len(names)} of {len(targets)} targets", sys.stderr)
+    return [t for t in targets if t.name in set(names)]
 
 
 def regenerate_first(plan: Plan) -> None:

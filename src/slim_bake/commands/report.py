@@ -1,7 +1,11 @@
 """`slim report BASE HEAD`: compare two reports without building anything (for CI
 that built the images elsewhere). Exit codes as `slim bake`'s: 1 when a budget,
 growth included, is broken or a smoke check failed; 3 when HEAD records a failed
-build or measurement; 2 for an unreadable or foreign report."""
+build or measurement; 2 for an unreadable or foreign report.
+
+`slim report merge A B …`: join the reports of `slim bake --shard` jobs into one (write
+it with --write-report) and judge it without a baseline. `merge` as the first word is
+the form; a report file named merge is still reachable as ./merge."""
 
 from __future__ import annotations
 
@@ -14,26 +18,42 @@ from slim_bake.errors import UsageError
 from slim_bake.output import write_atomic
 from slim_bake.report import json_output, markdown, terminal
 from slim_bake.report.compare import compare
+from slim_bake.report.merge import merge
 from slim_bake.report.model import Comparison
 from slim_bake.report.reading import load_report
 from slim_bake.safe_text import write
 
+MERGE = "merge"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "base", metavar="BASE", help="the baseline: a report file or git:REF[:PATH]"
+    parser.usage = (
+        "%(prog)s [options] BASE HEAD\n       %(prog)s [options] merge REPORT [REPORT ...]"
     )
     parser.add_argument(
-        "head", metavar="HEAD", help="the report to judge: a file or git:REF[:PATH]"
+        "reports",
+        nargs="+",
+        metavar="REPORT",
+        help="BASE (the baseline) and HEAD (the report to judge), each a file or"
+        " git:REF[:PATH]; or `merge` and the shard reports of `slim bake --shard` to join",
     )
     add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     here = Path.cwd()
-    base = load_report(args.base, here)
-    head = load_report(args.head, here)
-    return show(args, compare(base, head, source=args.base))
+    first, *rest = args.reports
+    if first == MERGE:
+        if not rest:
+            raise UsageError("slim report merge: name the shard reports to merge")
+        return show(args, compare(None, merge([load_report(spec, here) for spec in rest])))
+    if len(args.reports) != 2:
+        raise UsageError(
+            "slim report takes BASE HEAD (two reports), or merge REPORT… to join shard reports"
+        )
+    base = load_report(first, here)
+    head = load_report(rest[0], here)
+    return show(args, compare(base, head, source=first))
 
 
 def show(args: argparse.Namespace, comparison: Comparison) -> int:
