@@ -214,3 +214,10 @@ def test_merge_without_reports_and_report_with_one_are_usage_errors(
     one = write(tmp_path / "one.json", whole())
     assert main(["report", str(one)]) == 2
     assert "BASE HEAD" in capsys.readouterr().err
+
+
+def test_an_empty_shard_merges_to_nothing_added() -> None:
+    # More shards than targets: some jobs build nothing and write a report without targets.
+    full = whole()
+    merged = merge([part(full, set()), part(full, set(WHOLE_NAMES)), part(full, set())])
+    assert replace(merged, source="") == full
