@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +45,12 @@ MAX_NESTING = 4  # index → index → manifest is what buildx writes; deeper is
 MAX_DOCUMENT = 4 << 20  # bytes of a layout's index.json, manifest or config
 DEFAULT_PLATFORM = "linux/amd64"
 _CHUNK = 1 << 20
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_ENGINE_NAME = re.compile(
+    rf"^{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@sha256:[0-9a-f]{64})?$"
+)
+_IMAGE_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def measure_reference(
     malformed reference, BuildError for an image that cannot be reached or read."""
     cache = cache or MeasureCache(cache_dir())
     if is_engine_reference(ref):
-        return measuring.measure(ref.removeprefix(DOCKER_PREFIX), base_image, cache=cache)
+        return measuring.measure(engine_name(ref), base_image, cache=cache)
     store = open_store(ref)
     return measure_store(store, base_image, cache=cache, platform=platform)
 
@@ -115,6 +122,15 @@ def is_engine_reference(ref: str) -> bool:
             raise UsageError("docker://: name an image, e.g. docker://alpine:3")
         return True
     return not ref.startswith(OCI_PREFIX) and not looks_like_registry(ref)
+
+
+def engine_name(ref: str) -> str:
+    """The engine's name for docker://NAME (or NAME): a reference or an image ID, else
+    UsageError — before the engine is asked."""
+    name = ref.removeprefix(DOCKER_PREFIX)
+    if not (_ENGINE_NAME.match(name) or _IMAGE_ID.match(name)):
+        raise UsageError(f"{printable(ref)!s}: not an image name (NAME[:TAG][@DIGEST]) or ID")
+    return name
 
 
 def open_store(ref: str) -> Store:
@@ -175,8 +191,9 @@ def _read_layer(
     store: Store, descriptor: Descriptor, diff_id: str, cache: MeasureCache
 ) -> LayerStats:
     with store.open_blob(descriptor) as blob:
-        stats = measure_layer(io.BufferedReader(blob, _CHUNK))
-        blob.verify()
+        buffered = io.BufferedReader(blob, _CHUNK)  # kept: collecting it would close blob
+        stats = measure_layer(buffered)
+        blob.verify()  # what is left after the tar's end (hashed as read, buffered or not)
     if stats.diff_id != diff_id:
         raise BuildError(
             f"{printable(store.name)}: layer {descriptor.digest} holds {stats.diff_id},"
