@@ -335,6 +335,10 @@ def _explain(status: int) -> str:
     return f"HTTP {status}" + (f" ({words[status]})" if status in words else "")
 
 
+def digest_of(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 def check_digest(body: bytes, digest: str, where: str) -> None:
     if not _DIGEST.match(digest):
         raise BuildError(f"{printable(where)}: unsupported digest {printable(digest)}")
