@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from slim_bake import measure as measuring
 from slim_bake.cachedir import cache_dir
 from slim_bake.errors import BuildError, UsageError
-from slim_bake.measure import LayerStats, MeasureCache, Measurement, measure_layer
+from slim_bake.measure import FileInfo, LayerStats, MeasureCache, Measurement, measure_layer
 from slim_bake.registry import (
     INDEX_TYPES,
     BlobReader,
@@ -154,6 +154,37 @@ def inspect_reference(
         size = known.size if known is not None else None
         remote.append(RemoteLayer(diff_id, descriptor.size, size, made_by))
     return ImageInfo(store.name, config_digest, tuple(remote))
+
+
+def cached_files(
+    info: ImageInfo, start: int, cache: MeasureCache | None = None
+) -> tuple[FileInfo, ...] | None:
+    """The files of the image's layers from `start` on, from the cache; None when one of
+    those layers was never measured here."""
+    cache = cache or MeasureCache(cache_dir())
+    files: list[FileInfo] = []
+    for index, layer in enumerate(info.layers[start:], start):
+        found = cache.layer(layer.diff_id)
+        if found is None:
+            return None
+        files += [FileInfo(path, size, index) for path, size in found.files]
+    return tuple(files)
+
+
+def engine_layers(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """An image's ID and diff_ids in the local engine, never pulled; None when the engine
+    or the image is not there."""
+    try:
+        import docker
+
+        from slim_bake.engine import client
+
+        found = client().images.get(name)
+    except (BuildError, ImportError):
+        return None
+    except docker.errors.DockerException:
+        return None
+    return str(found.id), tuple(found.attrs.get("RootFS", {}).get("Layers", []))
 
 
 # --- Measuring from a store --------------------------------------------------------------

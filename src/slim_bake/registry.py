@@ -57,6 +57,10 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?$")
 
 
+class NotFound(BuildError):
+    """The registry answered 404: no such repository, tag or blob."""
+
+
 @dataclass(frozen=True)
 class Reference:
     """HOST[:PORT]/REPOSITORY[:TAG][@DIGEST]."""
@@ -214,7 +218,8 @@ class Registry:
             if status == 200:
                 return response
             response.close()
-            raise BuildError(f"GET {printable(url)}: {_explain(status)}")
+            error = NotFound if status == 404 else BuildError
+            raise error(f"GET {printable(url)}: {_explain(status)}")
         raise BuildError(f"GET {printable(url)}: refused after authenticating (HTTP 401)")
 
     def _follow(self, url: str, repository: str, accept: str, document: bool) -> Any:

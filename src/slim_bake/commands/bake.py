@@ -18,7 +18,7 @@ from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import build
 from slim_bake.report.compare import compare
 from slim_bake.report.model import Report
-from slim_bake.report.reading import load_report
+from slim_bake.report.reading import load_report, targets_of_plan
 from slim_bake.safe_text import say, visible
 from slim_bake.shards import parse_shard, select_shard
 
@@ -37,9 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-smoke", action="store_true", help="do not run the smoke checks")
     parser.add_argument(
         "--baseline",
-        metavar="FILE|git:REF[:PATH]",
+        metavar="FILE|git:REF[:PATH]|registry:PATTERN",
         help="compare with a report: a file, or one committed at REF (PATH default:"
-        " ./slim-report.json beside slim.yaml); judges max_growth and says why targets grew",
+        " ./slim-report.json beside slim.yaml), or the images in a registry"
+        " (registry:HOST/REPO/{artifact}:main-{runtime}); judges max_growth and says why"
+        " targets grew",
     )
     parser.add_argument(
         "--shard",
@@ -55,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(load_config(Path(args.config)))
     targets = select(plan, args.targets)
     # Read before building: a bad baseline fails in a second, not after the build.
-    base = load_report(args.baseline, plan.config.directory) if args.baseline else None
+    base = (
+        load_report(args.baseline, plan.config.directory, targets_of_plan(targets))
+        if args.baseline
+        else None
+    )
     if shard is not None:
         targets = in_shard(targets, shard, base)
     regenerate_first(plan)
