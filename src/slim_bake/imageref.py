@@ -276,12 +276,13 @@ def _image_manifest(store: Store, platform: str | None) -> dict[str, Any]:
 def pick(entries: Any, platform: str | None, name: str) -> Descriptor:
     """The index entry to follow: the platform asked for (default: the first
     linux/amd64, else the only image); an entry without a platform (a nested index, a
-    layout's single image) when nothing names one; never an attestation."""
+    layout's single image) when nothing names one; never an attestation. A platform
+    without a variant (linux/arm64) matches any of its variants (linux/arm64/v8)."""
     if not isinstance(entries, list):
         raise BuildError(f"{printable(name)}: an index without a manifests list")
     images = [e for e in entries if isinstance(e, dict) and not _attestation(e)]
     wanted = platform or DEFAULT_PLATFORM
-    matching = [e for e in images if _platform(e) == wanted]
+    matching = [e for e in images if _matches(_platform(e), wanted)]
     unnamed = [e for e in images if _platform(e) is None]
     if matching:
         chosen = matching[0]
@@ -298,6 +299,12 @@ def pick(entries: Any, platform: str | None, name: str) -> Descriptor:
         raise BuildError(f"{printable(name)}: a malformed index entry ({exc})") from None
 
 
+def _matches(offered: str | None, wanted: str) -> bool:
+    if offered is None:
+        return False
+    return offered == wanted or (wanted.count("/") == 1 and offered.rsplit("/", 1)[0] == wanted)
+
+
 def _attestation(entry: dict[str, Any]) -> bool:
     annotations = entry.get("annotations") or {}
     platform = entry.get("platform") or {}
@@ -312,7 +319,7 @@ def _platform(entry: dict[str, Any]) -> str | None:
         return None
     text = f"{platform.get('os')}/{platform.get('architecture')}"
     variant = platform.get("variant")
-    return f"{text}/{variant}" if variant and text != "linux/amd64" else text
+    return f"{text}/{variant}" if variant else text
 
 
 def _descriptor(entry: Any) -> Descriptor:
@@ -359,6 +366,12 @@ def _base(
 # --- The two stores ------------------------------------------------------------------
 
 
+def _names(ref_name: str, tag: str) -> bool:
+    """Whether a layout's ref.name annotation names `tag`: itself (the OCI way), or the
+    tail of a full name buildx writes (v1 or acme/app:v1 of docker.io/acme/app:v1)."""
+    return ref_name == tag or ref_name.endswith((f"/{tag}", f":{tag}"))
+
+
 class RegistryStore:
     def __init__(self, reference: Reference, registry: Registry | None = None) -> None:
         self.reference = reference
@@ -390,11 +403,16 @@ class LayoutStore:
 
     @classmethod
     def open(cls, ref: str) -> LayoutStore:
-        """oci:DIR or oci:DIR:TAG (DIR itself may contain a colon when it exists)."""
+        """oci:DIR or oci:DIR:TAG; DIR is the longest prefix that is a layout, so that
+        both DIR and TAG may hold colons (oci:./out:acme/app:v1)."""
         rest = ref[len(OCI_PREFIX) :]
         directory, tag = rest, None
-        if not (Path(rest) / "index.json").is_file() and ":" in rest:
-            directory, tag = rest.rsplit(":", 1)
+        cuts = [i for i, c in enumerate(rest) if c == ":"]
+        if not (Path(rest) / "index.json").is_file() and cuts:
+            at = next(
+                (i for i in reversed(cuts) if (Path(rest[:i]) / "index.json").is_file()), None
+            )
+            directory, tag = (rest[:at], rest[at + 1 :]) if at is not None else rest.rsplit(":", 1)
         if not directory:
             raise UsageError(
                 f"{printable(ref)}: name a directory, e.g. oci:./image or oci:./image:v1"
@@ -437,7 +455,7 @@ class LayoutStore:
             if isinstance(ref_name, str):
                 names.append(ref_name)
                 # buildx writes the full name (repo:tag) or the tag alone, as asked
-                if tag in (ref_name, ref_name.rpartition(":")[2]) or ref_name.endswith(f":{tag}"):
+                if _names(ref_name, tag):
                     try:
                         return _descriptor(entry)
                     except (KeyError, TypeError, ValueError):

@@ -9,7 +9,7 @@ A registry is untrusted input reached over the network, so:
   endless body cannot hold or fill slim;
 - anonymous Bearer tokens only (the `WWW-Authenticate` challenge of Docker Hub, ghcr.io,
   …): the token is sent to the registry's origin (scheme, host, port) and nowhere else;
-- a manifest or token request redirected to another origin is refused; a blob
+- a manifest request redirected to another origin is refused; a blob (config or layer)
   redirected to another origin (a registry's storage or CDN, as Docker Hub does) is
   fetched there without the token, and only over https (or to a loopback host);
 - what a digest names is checked against it: a manifest or config at once, a layer
@@ -181,7 +181,8 @@ class Registry:
         """(bytes, media type) of a manifest or index, checked against `reference` when
         it is a digest."""
         url = f"{self.base}/v2/{repository}/manifests/{reference}"
-        response = self._open(url, repository, accept=", ".join(MANIFEST_TYPES), document=True)
+        accept = ", ".join(MANIFEST_TYPES)
+        response = self._open(url, repository, accept=accept, elsewhere=False)
         with response:
             body = self._read_document(response, url)
             media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
@@ -192,7 +193,7 @@ class Registry:
     def blob_bytes(self, repository: str, digest: str) -> bytes:
         """A small blob (a config), whole and checked against its digest."""
         url = f"{self.base}/v2/{repository}/blobs/{digest}"
-        with self._open(url, repository, document=True) as response:
+        with self._open(url, repository, elsewhere=True) as response:
             body = self._read_document(response, url)
         check_digest(body, digest, url)
         return body
@@ -201,14 +202,14 @@ class Registry:
         """A layer blob as a stream that checks its size and digest as it is read."""
         url = f"{self.base}/v2/{repository}/blobs/{digest}"
         self.blob_reads += 1
-        return BlobReader(self._open(url, repository, document=False), digest, size, url)
+        return BlobReader(self._open(url, repository, elsewhere=True), digest, size, url)
 
     # --- HTTP
 
-    def _open(self, url: str, repository: str, *, document: bool, accept: str = "*/*") -> Any:
+    def _open(self, url: str, repository: str, *, elsewhere: bool, accept: str = "*/*") -> Any:
         """The response to GET `url` (status 200), after the token challenge and redirects."""
         for attempt in range(2):
-            response = self._follow(url, repository, accept, document)
+            response = self._follow(url, repository, accept, elsewhere)
             status = _status(response)
             if status == 401 and attempt == 0 and repository not in self._tokens:
                 challenge = response.headers.get("WWW-Authenticate", "")
@@ -222,7 +223,10 @@ class Registry:
             raise error(f"GET {printable(url)}: {_explain(status)}")
         raise BuildError(f"GET {printable(url)}: refused after authenticating (HTTP 401)")
 
-    def _follow(self, url: str, repository: str, accept: str, document: bool) -> Any:
+    def _follow(self, url: str, repository: str, accept: str, elsewhere: bool) -> Any:
+        """GET `url`, following redirects: within the registry's origin always; to
+        another origin only when `elsewhere` (a blob: its storage or CDN) and only over
+        https (or to a loopback host), never with the token."""
         for _ in range(MAX_REDIRECTS + 1):
             same = _origin(url) == self.origin
             headers = {"Accept": accept, "User-Agent": f"slim-bake/{__version__}"}
@@ -238,7 +242,7 @@ class Registry:
             where = _origin(target)
             if not location or where is None:
                 raise BuildError(f"GET {printable(url)}: a redirect to nowhere usable")
-            if where != self.origin and (document or not _safe_storage(where)):
+            if where != self.origin and not (elsewhere and _safe_storage(where)):
                 raise BuildError(
                     f"GET {printable(url)}: redirected to another origin"
                     f" ({printable(target)}); not followed"

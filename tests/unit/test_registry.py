@@ -204,15 +204,17 @@ def test_an_anonymous_token_is_fetched_and_sent_to_the_registry_only(cache: Meas
         image = _image()
         registry.push("acme/app", "1", image)
         layer = json.loads(image.manifest)["layers"][0]["digest"]
-        storage.blobs[("acme/app", layer)] = image.blobs[layer]
-        registry.scripted[f"/v2/acme/app/blobs/{layer}"] = Scripted(
-            307, {"Location": f"http://{storage.host}/v2/acme/app/blobs/{layer}"}
-        )
+        config = digest(image.config)
+        for blob in (layer, config):  # as Docker Hub sends blobs to its CDN
+            storage.blobs[("acme/app", blob)] = image.blobs[blob]
+            registry.scripted[f"/v2/acme/app/blobs/{blob}"] = Scripted(
+                307, {"Location": f"http://{storage.host}/v2/acme/app/blobs/{blob}"}
+            )
         measured = measure_reference(f"{registry.host}/acme/app:1", cache=cache)
         assert measured.compressed == sum(d["size"] for d in json.loads(image.manifest)["layers"])
         assert "scope=repository%3Aacme%2Fapp%3Apull" in tokens.log[0].path
         assert all("authorization" not in r.headers for r in tokens.log + storage.log)
-        assert storage.paths(layer), "the redirected blob was fetched from storage"
+        assert storage.paths(layer) and storage.paths(config), "fetched from storage"
         assert registry.log[-1].headers.get("authorization") == "Bearer t0k3n"
     finally:
         for server in (tokens, storage, registry):
@@ -319,6 +321,8 @@ def test_an_oci_layout_is_measured_by_tag_through_nested_indexes(
     ]
     assert [(f.path, f.size) for f in measured.files] == list(image.files)
     assert measure_reference(f"oci:{root}:base", cache=cache).image_id == digest(other.config)
+    by_name = measure_reference(f"oci:{root}:acme/app:v1", cache=cache)
+    assert by_name.image_id == digest(image.config)
     with pytest.raises(BuildError, match="no image tagged v2"):
         measure_reference(f"oci:{root}:v2", cache=cache)
 
@@ -381,3 +385,8 @@ def test_index_picking() -> None:
         pick([arm], "linux/amd64", "x")
     with pytest.raises(BuildError):
         pick([{**amd, "annotations": ATTESTATION}], None, "x")
+    arm_v8 = {**arm, "platform": {**ARM64, "variant": "v8"}}
+    assert pick([amd, arm_v8], "linux/arm64", "x").digest == arm["digest"]
+    assert pick([amd, arm_v8], "linux/arm64/v8", "x").digest == arm["digest"]
+    with pytest.raises(BuildError, match="linux/arm64/v7"):
+        pick([amd, arm_v8], "linux/arm64/v7", "x")
