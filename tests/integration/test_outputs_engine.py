@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from support.bake_support import ROOT, c_artifact, run_slim, write_project
 
-from slim_bake.pipeline import SMOKE_NAME
+from slim_bake.pipeline import SMOKE_NAME, staged
 from slim_bake.registry import parse_reference
 
 pytestmark = pytest.mark.docker
@@ -195,7 +195,7 @@ def test_registry_output_without_smoke_on_the_containerd_engine_pulls_nothing(
 
 
 def test_oci_output_on_the_containerd_engine_measures_and_smoke_runs_the_layouts(
-    tmp_path: Path, prefix: str
+    tmp_path: Path, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_project(tmp_path, {"hello": c_artifact(["scratch-musl", "alpine"])}, prefix)
     layouts = tmp_path / "layouts"
@@ -213,6 +213,26 @@ def test_oci_output_on_the_containerd_engine_measures_and_smoke_runs_the_layouts
         sizes = [layer["size"] for layer in manifest["layers"]]
         assert [layer["compressed"] for layer in target["measurement"]["layers"]] == sizes
     assert _left_behind(before, _images(CONTAINERD), ids, prefix) == set()
+    # A layout a remote builder wrote loads into the classic store too (as manifest.json).
+    _smoke_run_on_the_classic_engine(layouts / "hello-alpine", monkeypatch)
+
+
+def _smoke_run_on_the_classic_engine(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", CLASSIC)
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(layout.parent.parent / "cache"))
+    env = {**os.environ, "DOCKER_HOST": CLASSIC}
+    with staged(f"oci:{layout}") as name:
+        assert name.startswith(f"{SMOKE_NAME}:")
+        ran = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", name],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        assert (ran.returncode, ran.stdout.strip()) == (0, "Hello, world!"), ran.stderr
+    gone = subprocess.run(["docker", "image", "inspect", name], capture_output=True, env=env)
+    assert gone.returncode != 0
 
 
 def test_oci_output_on_the_classic_store_is_refused_with_buildxs_reason(
