@@ -180,3 +180,33 @@ def test_slim_measure_exit_codes(pushed: tuple[str, str], tmp_path: Path) -> Non
     assert missing.returncode == 3 and "not found" in missing.stdout
     unreachable = _slim("127.0.0.1:1/regmeasure/app:1", cache=tmp_path)
     assert unreachable.returncode == 3 and "measure-failed" in unreachable.stdout
+
+
+def test_a_registry_baseline_reads_manifests_and_sizes_from_the_cache(
+    pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    """`slim measure --write-report` names each target by its reference, so
+    registry:{target} reads the same image back as the baseline."""
+    _, remote = pushed
+    head = tmp_path / "head.json"
+    assert _slim(remote, "--write-report", str(head), cache=tmp_path / "a").returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for cache, size_known in ((tmp_path / "a", True), (tmp_path / "fresh", False)):
+        done = subprocess.run(
+            [sys.executable, "-m", "slim_bake", "report", "registry:{target}", str(head), "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**env, "SLIM_CACHE_DIR": str(cache)},
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        (target,) = json.loads(done.stdout)["targets"]
+        baseline = target["baseline"]
+        assert baseline["state"] == "compared"
+        assert baseline["compressed"] == sum(_layer_sizes(_manifest(remote)))
+        assert baseline["delta_compressed"] == 0
+        assert (baseline["size"] == target["measurement"]["size"]) is size_known
+        assert ("size of" in done.stderr and "is unknown" in done.stderr) is not size_known
+        if not size_known:  # no layer was read, so none was measured into the cache
+            assert not (cache / "measure-v2" / "layers").exists()
