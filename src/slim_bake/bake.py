@@ -138,7 +138,7 @@ def export(
     the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>)."""
     tags = {t.name: t.tags[0] for t in targets}
     options = _platform_options(plan, notify)
-    before = engine.image_ids(list(tags.values()))
+    before = _tag_snapshot(list(tags.values()))
     try:
         remaining = list(tags)
         first = True
@@ -159,7 +159,17 @@ def export(
             remaining, first = rest, False
         return {}
     finally:
-        _put_back(before)
+        if before is not None:
+            _put_back(before)
+
+
+def _tag_snapshot(tags: list[str]) -> dict[str, str | None] | None:
+    """What each tag names in the engine now; None without an engine (a remote builder
+    pushing, --no-smoke): then there is nothing of it to put back."""
+    try:
+        return engine.image_ids(tags)
+    except BuildError:
+        return None
 
 
 def _export_round(

@@ -299,3 +299,20 @@ def test_a_layout_becomes_an_archive_both_image_stores_load_under_slims_name(
             "Layers": [f"blobs/sha256/{layer['digest'][7:]}"],
         }
     ]
+
+
+def test_an_export_needs_no_engine_to_put_tags_back_into(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remote builder pushing, with no engine where slim runs: nothing to put back."""
+
+    def no_engine(tags: list[str]) -> dict[str, str | None]:
+        raise BuildError("no Docker engine answers")
+
+    put_back: list[object] = []
+    monkeypatch.setattr(bake.engine, "image_ids", no_engine)
+    monkeypatch.setattr(bake, "_put_back", put_back.append)
+    monkeypatch.setattr(bake, "_bake_round", FakeBakes(set()))
+    found = bake.export(plan, list(plan.targets), Output(Mode.REGISTRY), builder="r", notify=print)
+    assert set(found) == set(NAMES)
+    assert put_back == []
