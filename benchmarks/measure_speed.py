@@ -10,6 +10,15 @@ slim-standin/gcc:bookworm, one layer; scripts/standins.sh prepares it):
 - layers known: the cache's image entries removed, its layers kept (a new build on a
   measured base: the export is read again, the known layer blobs are skipped).
 
+and the same image read by its manifest (slim_bake.imageref), where a layer's compressed
+size is its blob's size and nothing is compressed:
+
+- registry cold / warm: pushed to the local registry (--registry, default 127.0.0.1:5000,
+  scripts/registry.sh) as 127.0.0.1:5000/regmeasure/bench-…, measured with an empty cache
+  (every blob streamed, hashed, unpacked and counted) and again (the manifest only);
+- OCI layout cold / warm: the registry's manifest, config and blobs copied into an OCI
+  image layout directory, measured likewise (target: warm ≤ 1 s for both).
+
 Prints seconds (median of the rounds), MB/s of layer content for the cold run, its
 ratio to `docker save` alone, and the load average beside the figures (the machine is
 shared: compare ratios measured in the same run). With --check-gzip (the default for
@@ -18,12 +27,14 @@ chunked figure is further than GZIP_TOLERANCE from it) and through `gzip -6`, an
 prints how far slim's figure is from each.
 
 Run: python benchmarks/measure_speed.py [--image REF] [--rounds R] [--check-gzip] [--quick]
+    [--registry HOST:PORT | --no-registry]
 --quick: a 6 MB stand-in (several compression chunks), one round, gzip -6 checked
 (tests/integration/test_benchmarks.py runs it so that the script cannot rot)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -34,10 +45,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from slim_bake import engine, measure
+from slim_bake import engine, imageref, measure, registry
 
 FULL_IMAGE = "slim-standin/gcc:bookworm"
 QUICK_IMAGE = "slim-standin/busybox:glibc"
+REGISTRY = "127.0.0.1:5000"
+WARM_TARGET = 1.0  # seconds: a warm measurement by manifest
 
 
 def load() -> str:
@@ -56,6 +69,73 @@ def time_measure(image: str, cache: Path) -> tuple[float, measure.Measurement]:
     start = time.perf_counter()
     found = measure.measure(image, None, cache=measure.MeasureCache(cache))
     return time.perf_counter() - start, found
+
+
+def push(image: str, host: str) -> str:
+    """`image` pushed to the registry as host/regmeasure/bench-NAME-TAG:1 (the local tag
+    removed again); returns that reference."""
+    name = image.split("/")[-1].replace(":", "-")
+    ref = f"{host}/regmeasure/bench-{name}:1"
+    subprocess.run(["docker", "tag", image, ref], check=True)
+    try:
+        subprocess.run(["docker", "push", "-q", ref], check=True, stdout=subprocess.DEVNULL)
+    finally:
+        subprocess.run(["docker", "rmi", ref], check=False, capture_output=True)
+    return ref
+
+
+def copy_to_layout(ref: str, directory: Path) -> None:
+    """The image's manifest, config and layer blobs from the registry into an OCI layout."""
+    parsed = registry.parse_reference(ref)
+    client = registry.Registry(parsed.host)
+    body, media_type = client.manifest(parsed.repository, parsed.reference)
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    document = imageref._json(body, ref)
+    digest = registry.digest_of(body)
+    (blobs / digest[7:]).write_bytes(body)
+    config = document["config"]["digest"]
+    (blobs / config[7:]).write_bytes(client.blob_bytes(parsed.repository, config))
+    for layer in document["layers"]:
+        with client.open_blob(parsed.repository, layer["digest"], layer["size"]) as blob:
+            with open(blobs / layer["digest"][7:], "wb") as out:
+                shutil.copyfileobj(blob, out, 1 << 20)
+            blob.verify()
+    entry = {"mediaType": media_type, "digest": digest, "size": len(body)}
+    (directory / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    (directory / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+
+
+def time_reference(ref: str, cache: Path) -> tuple[float, measure.Measurement]:
+    start = time.perf_counter()
+    found = imageref.measure_reference(ref, None, cache=measure.MeasureCache(cache))
+    return time.perf_counter() - start, found
+
+
+def by_manifest(image: str, host: str, rounds: int) -> None:
+    """Cold and warm, from the registry and from an OCI layout; warm against WARM_TARGET."""
+    try:
+        ref = push(image, host)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        sys.exit(f"cannot push {image} to {host} (scripts/registry.sh starts it): {exc}")
+    with tempfile.TemporaryDirectory(prefix="slim-measure-bench-oci-") as tmp:
+        layout = Path(tmp) / "layout"
+        copy_to_layout(ref, layout)
+        for label, source in (("registry", ref), ("OCI layout", f"oci:{layout}")):
+            colds, warms = [], []
+            found = None
+            for _ in range(rounds):
+                with tempfile.TemporaryDirectory(prefix="slim-measure-bench-") as cache:
+                    seconds, found = time_reference(source, Path(cache))
+                    colds.append(seconds)
+                    warms.append(time_reference(source, Path(cache))[0])
+            assert found is not None
+            cold, warm = statistics.median(colds), statistics.median(warms)
+            met = "met" if warm <= WARM_TARGET else "NOT met"
+            rate = found.size / 1e6 / cold
+            print(f"  {label + ' cold:':19}{cold:6.2f} s  {rate:6.1f} MB/s  compressed", end="")
+            print(f" {found.compressed:,} B (blob sizes)")
+            print(f"  {label + ' warm:':19}{warm:6.2f} s  target <= {WARM_TARGET:g} s: {met}")
 
 
 def reference_sizes(image: str) -> tuple[int, int]:
@@ -91,6 +171,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per figure")
     parser.add_argument("--check-gzip", action="store_true", help="compare with gzip -6")
     parser.add_argument("--quick", action="store_true", help="a small image, one round")
+    parser.add_argument("--registry", default=REGISTRY, help="registry to push to and read from")
+    parser.add_argument("--no-registry", action="store_true", help="time the --load path only")
     args = parser.parse_args()
     if args.quick:
         args.image, args.rounds, args.check_gzip = QUICK_IMAGE, 1, True
@@ -108,6 +190,8 @@ def main() -> int:
     assert found is not None
     medians = [statistics.median(s) for s in (saves, colds, warms, knowns)]
     report(found, *medians)
+    if not args.no_registry:
+        by_manifest(args.image, args.registry, args.rounds)
     if args.check_gzip:
         check_gzip(args.image, found)
     return 0

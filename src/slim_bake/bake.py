@@ -13,22 +13,81 @@ from buildx's rawjson progress which targets broke (progress.py), and bakes all 
 others again in one bake, until a bake succeeds or shows no new broken target. A
 broken target is left out of the built set; the others are still smoke-run, measured
 and reported. Only when buildx's progress names no broken target does slim bake each
-target alone."""
+target alone.
+
+`--output registry|oci` (export): bake pushes every target to its tag, or writes an OCI
+layout per target, and tells slim each image's digest in its `--metadata-file`. buildx
+writes no metadata file when a bake fails, so after a failed round every target not
+shown broken is baked again (from the build cache: a second push uploads nothing new)
+until a bake succeeds. The docker driver exports through the engine, which then also
+names the pushed image by its tag: slim puts each tag back to what it named before."""
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 
 from slim_bake import engine
-from slim_bake.errors import BuildError
+from slim_bake.errors import BuildError, UsageError
 from slim_bake.plan import Plan, Target
 from slim_bake.progress import BuildxProgress, shown
 from slim_bake.safe_text import warn
 
 Notify = Callable[[str], None]
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_BAKE_DEFINITIONS = "[internal] load local bake definitions"  # read before any target builds
+
+
+class Mode(StrEnum):
+    """Where `slim bake --output` puts the images."""
+
+    LOAD = "load"  # the engine's image store (buildx --load)
+    REGISTRY = "registry"  # pushed to each target's tag (slim.yaml's registry:)
+    OCI = "oci"  # an OCI image layout per target, DIR/<target>
+
+
+@dataclass(frozen=True)
+class Output:
+    mode: Mode = Mode.LOAD
+    directory: Path | None = None  # oci: where the layouts go (absolute)
+
+    def options(self, names: list[str]) -> list[str]:
+        """bake's options that send `names` there."""
+        if self.mode is Mode.REGISTRY:
+            return ["--set", "*.output=type=registry"]
+        if self.mode is Mode.OCI:
+            assert self.directory is not None
+            return [
+                option
+                for name in names
+                for option in ("--set", f"{name}.output={oci_exporter(self.directory / name)}")
+            ]
+        return ["--load"]
+
+
+def oci_exporter(dest: Path) -> str:
+    """buildx's exporter spec for an OCI layout (a directory, not a tar) at `dest`."""
+    return f"type=oci,dest={dest},tar=false"
+
+
+def oci_directory(value: str) -> Path:
+    """`--oci-dir` as an absolute path; refused (exit 2) when it could not pass through
+    buildx's comma-separated exporter spec unchanged."""
+    if not value or any(c in value for c in ',"') or not value.isprintable():
+        raise UsageError(
+            f"--oci-dir {value!r}: choose a directory whose path has no comma, double quote or"
+            " control character (buildx reads it inside a comma-separated --output spec)"
+        )
+    return Path(value).absolute()
 
 
 def base_image(target: Target) -> str:
@@ -72,17 +131,175 @@ def build(plan: Plan, targets: list[Target], *, builder: str | None, notify: Not
     return built
 
 
+def export(
+    plan: Plan, targets: list[Target], output: Output, *, builder: str | None, notify: Notify
+) -> dict[str, str]:
+    """`--output registry|oci`: the targets built and exported in this run, each with
+    the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>)."""
+    tags = {t.name: t.tags[0] for t in targets}
+    options = _platform_options(plan, notify)
+    before = _tag_snapshot(list(tags.values()))
+    try:
+        remaining = list(tags)
+        first = True
+        while remaining:
+            code, progress, digests = _export_round(plan, remaining, builder, options, output)
+            if code == 0:
+                return _references(output, tags, remaining, digests, notify)
+            broken = progress.broken(remaining)
+            if not broken:
+                if first:
+                    _refused(output, builder, progress)
+                return _alone(plan, remaining, tags, builder, options, output, notify)
+            rest = [n for n in remaining if n not in broken]
+            again = f"; baking the {len(rest)} other(s) again, together" if rest else ""
+            notify(
+                f"slim: bake failed: {', '.join(sorted(broken))} broke (buildx's progress){again}"
+            )
+            remaining, first = rest, False
+        return {}
+    finally:
+        if before is not None:
+            _put_back(before)
+
+
+def _tag_snapshot(tags: list[str]) -> dict[str, str | None] | None:
+    """What each tag names in the engine now; None without an engine (a remote builder
+    pushing, --no-smoke): then there is nothing of it to put back."""
+    try:
+        return engine.image_ids(tags)
+    except BuildError:
+        return None
+
+
+def _export_round(
+    plan: Plan, names: list[str], builder: str | None, options: list[str], output: Output
+) -> tuple[int, _Progress, dict[str, str]]:
+    """One bake that exports `names`: its exit code, its progress and the digest of each
+    image exported (from buildx's metadata file: none when the bake failed)."""
+    with tempfile.TemporaryDirectory(prefix="slim-bake-") as folder:
+        metadata = Path(folder) / "metadata.json"
+        written = [*options, "--metadata-file", str(metadata)]
+        code, progress, _ = _bake_round(plan, names, builder, written, [], output)
+        return code, progress, digests(metadata) if code == 0 else {}
+
+
+def digests(metadata: Path) -> dict[str, str]:
+    """Each target's exported image digest (`containerimage.digest`) in buildx's
+    `--metadata-file`; a target without a well-formed one is left out."""
+    try:
+        data = json.loads(metadata.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, str] = {}
+    for name, entry in data.items() if isinstance(data, dict) else ():
+        digest = entry.get("containerimage.digest") if isinstance(entry, dict) else None
+        if isinstance(digest, str) and _DIGEST.fullmatch(digest):
+            found[name] = digest
+    return found
+
+
+def _references(
+    output: Output, tags: dict[str, str], names: list[str], found: dict[str, str], notify: Notify
+) -> dict[str, str]:
+    references = {}
+    for name in names:
+        reference = reference_of(output, name, tags[name], found.get(name))
+        if reference is None:
+            notify(f"slim: buildx reported no image digest for {name}: it counts as not built")
+        else:
+            references[name] = reference
+    return references
+
+
+def reference_of(output: Output, name: str, tag: str, digest: str | None) -> str | None:
+    """Where the image of `name` is, for measuring: the pushed digest in the tag's
+    repository, or the target's OCI layout when its index lists the digest."""
+    if digest is None:
+        return None
+    if output.mode is Mode.REGISTRY:
+        return f"{tag.rsplit(':', 1)[0]}@{digest}"  # plan's tags are REPOSITORY:RUNTIME
+    assert output.directory is not None
+    layout = output.directory / name
+    try:
+        index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
+        listed = {m.get("digest") for m in index.get("manifests", []) if isinstance(m, dict)}
+    except (OSError, ValueError, AttributeError):
+        return None
+    return f"oci:{layout}" if digest in listed else None
+
+
+def _alone(
+    plan: Plan,
+    names: list[str],
+    tags: dict[str, str],
+    builder: str | None,
+    options: list[str],
+    output: Output,
+    notify: Notify,
+) -> dict[str, str]:
+    """Export, as `_one_by_one` builds: each target alone."""
+    references: dict[str, str] = {}
+    if len(names) < 2:
+        return references
+    for name in names:
+        notify(f"slim: bake failed; building {name} alone to see whether it builds")
+        code, _, found = _export_round(plan, [name], builder, options, output)
+        if code == 0:
+            references |= _references(output, tags, [name], found, notify)
+    return references
+
+
+def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
+    """The first bake failed before any target started: buildx refused the bake itself
+    (no buildx, no builder, an exporter this driver lacks). One clear error (exit 3)."""
+    if any(v.started and v.name != _BAKE_DEFINITIONS for v in progress.vertices.values()):
+        return
+    _diagnose(builder)
+    said = next((line for line in reversed(progress.said) if line.startswith("ERROR:")), "")
+    reason = said.removeprefix("ERROR:").strip().rstrip(".") or "see buildx's message above"
+    hint = ""
+    if output.mode is Mode.OCI:
+        hint = (
+            "; the OCI exporter needs an engine with the containerd image store, or a"
+            " docker-container or remote builder (--builder)"
+        )
+    raise BuildError(f"buildx refused `--output {output.mode}`: {reason}{hint}")
+
+
+def _put_back(before: dict[str, str | None]) -> None:
+    """Each tag back to the image it named before the bake (none: no tag). Through the
+    docker driver an exported image is also named by its tag in the engine's store;
+    `--output registry|oci` leaves the store as it was."""
+    import docker
+
+    try:
+        after = engine.image_ids(list(before))
+        images = engine.client().images
+        for tag, old in before.items():
+            if after[tag] in (None, old):
+                continue
+            if old is None:
+                images.remove(tag, noprune=False)
+            else:
+                repository, _, name = tag.rpartition(":")
+                images.get(old).tag(repository, name)
+    except (BuildError, docker.errors.DockerException) as exc:
+        warn(f"slim: note: could not put the engine's tags back after the bake: {exc}")
+
+
 def _bake_round(
     plan: Plan,
     names: list[str],
     builder: str | None,
     options: list[str],
     note: list[str],
-) -> tuple[int, BuildxProgress, dict[str, str | None]]:
+    output: Output | None = None,
+) -> tuple[int, _Progress, dict[str, str | None]]:
     """One `docker buildx bake` of `names`: its exit code, its progress, and what each
     tag in `note` named before it."""
-    process = _start_bake(plan, names, builder, options)
-    progress = BuildxProgress(warn)
+    process = _start_bake(plan, names, builder, options, output)
+    progress = _Progress()
     try:
         # Connect and note what each tag names while buildx starts up. Read late, a tag
         # can only look unchanged although it was rebuilt (that target is then baked
@@ -96,6 +313,20 @@ def _bake_round(
         process.wait()
         raise
     return code, progress, snapshot
+
+
+class _Progress(BuildxProgress):
+    """buildx's progress shown on stderr, keeping the lines buildx itself wrote (not a
+    vertex's `#N …`): its final `ERROR: …` says why it refused a bake."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        super().__init__(self._show)
+
+    def _show(self, line: str) -> None:
+        if not line.startswith("#"):
+            self.said = [*self.said[-19:], line]
+        warn(line)
 
 
 def _one_by_one(
@@ -114,19 +345,29 @@ def _one_by_one(
 
 
 def bake_command(
-    plan: Plan, names: list[str], builder: str | None, options: list[str]
+    plan: Plan,
+    names: list[str],
+    builder: str | None,
+    options: list[str],
+    output: Output | None = None,
 ) -> list[str]:
-    command = ["docker", "buildx", "bake", "-f", plan.config.bake_file, "--load"]
-    command += ["--progress=rawjson"]
+    """The `docker buildx bake` of `names`; `options` after the output's (a
+    --metadata-file, the platform)."""
+    command = ["docker", "buildx", "bake", "-f", plan.config.bake_file]
+    command += [*(output or Output()).options(names), "--progress=rawjson"]
     if builder:
         command += ["--builder", builder]
     return [*command, *options, "--", *names]
 
 
 def _start_bake(
-    plan: Plan, names: list[str], builder: str | None, options: list[str]
+    plan: Plan,
+    names: list[str],
+    builder: str | None,
+    options: list[str],
+    output: Output | None = None,
 ) -> subprocess.Popen[str]:
-    command = bake_command(plan, names, builder, options)
+    command = bake_command(plan, names, builder, options, output)
     # What runs, since the rawjson display lacks buildx's "building with … instance" line.
     count = f"{len(names)} target{'s' * (len(names) != 1)}"
     warn(f"slim: {shown(shlex.join(command[: -len(names) - 1]))} ({count})")

@@ -30,6 +30,7 @@ COMMANDS = {
     "schema": "print the JSON Schema of slim.yaml",
     "bake": "build the targets with docker buildx bake, smoke-run, measure and budget them",
     "report": "compare two reports (BASE HEAD) without building, or merge shard reports",
+    "measure": "measure images anywhere (engine, registry, OCI layout) against size budgets",
     "comment": "post the Markdown report as the pull request's sticky comment (GitHub Actions)",
 }
 

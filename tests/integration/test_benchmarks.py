@@ -67,6 +67,9 @@ def test_measure_speed_quick_mode_times_save_cold_and_warm(docker_engine: None) 
     warm = re.search(r"warm measure: +([\d.]+) s", run.stdout)
     assert cold and warm and "one zlib-ng stream" in run.stdout, run.stdout
     assert float(warm.group(1)) < float(cold.group(1))
+    for source in ("registry", "OCI layout"):  # by manifest: warm reads no layer
+        by_manifest = re.search(rf"{source} warm: +[\d.]+ s +target <= 1 s: met", run.stdout)
+        assert by_manifest and f"{source} cold:" in run.stdout, run.stdout
 
 
 @pytest.mark.slow

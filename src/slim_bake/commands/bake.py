@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from slim_bake.bake import Mode, Output, oci_directory
 from slim_bake.commands._options import add_config_argument, add_output_arguments
 from slim_bake.commands.report import show
 from slim_bake.config import load_config
@@ -18,9 +19,11 @@ from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import build
 from slim_bake.report.compare import compare
 from slim_bake.report.model import Report
-from slim_bake.report.reading import load_report
+from slim_bake.report.reading import load_report, targets_of_plan
 from slim_bake.safe_text import say, visible
 from slim_bake.shards import parse_shard, select_shard
+
+DEFAULT_OCI_DIR = "slim-oci"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,10 +39,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-smoke", action="store_true", help="do not run the smoke checks")
     parser.add_argument(
+        "--output",
+        choices=[m.value for m in Mode],
+        default=Mode.LOAD.value,
+        help="where the images go: load into the engine (default); registry: push to the tags"
+        " slim.yaml's registry gives and measure the pushed digests; oci: an OCI layout per"
+        " target in --oci-dir. registry and oci leave the engine's image store as it was",
+    )
+    parser.add_argument(
+        "--oci-dir",
+        metavar="DIR",
+        default=DEFAULT_OCI_DIR,
+        help="with --output oci: write the layout of target T to DIR/T (default: %(default)s)",
+    )
+    parser.add_argument(
         "--baseline",
-        metavar="FILE|git:REF[:PATH]",
+        metavar="FILE|git:REF[:PATH]|registry:PATTERN",
         help="compare with a report: a file, or one committed at REF (PATH default:"
-        " ./slim-report.json beside slim.yaml); judges max_growth and says why targets grew",
+        " ./slim-report.json beside slim.yaml), or the images in a registry"
+        " (registry:HOST/REPO/{artifact}:main-{runtime}); judges max_growth and says why"
+        " targets grew",
     )
     parser.add_argument(
         "--shard",
@@ -53,14 +72,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard is not None else None
     plan = make_plan(load_config(Path(args.config)))
+    output = output_of(args, plan)
     targets = select(plan, args.targets)
     # Read before building: a bad baseline fails in a second, not after the build.
-    base = load_report(args.baseline, plan.config.directory) if args.baseline else None
+    base = (
+        load_report(args.baseline, plan.config.directory, targets_of_plan(targets))
+        if args.baseline
+        else None
+    )
     if shard is not None:
         targets = in_shard(targets, shard, base)
     regenerate_first(plan)
-    results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
+    results = bake_targets(
+        plan, targets, builder=args.builder, run_smoke=not args.no_smoke, output=output
+    )
     return show(args, compare(base, head_report(args, plan, results, base), source=args.baseline))
+
+
+def output_of(args: argparse.Namespace, plan: Plan) -> Output:
+    """`--output` and `--oci-dir`, checked before anything is built."""
+    mode = Mode(args.output)
+    if mode is Mode.REGISTRY and not plan.config.registry:
+        raise UsageError(
+            f"--output registry pushes to the tags slim.yaml's `registry:` gives, and"
+            f" {plan.config.path.name} sets none: add e.g. `registry: ghcr.io/OWNER`"
+        )
+    if mode is Mode.OCI:
+        return Output(mode, oci_directory(args.oci_dir))
+    return Output(mode)
 
 
 def head_report(

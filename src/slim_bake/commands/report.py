@@ -20,7 +20,7 @@ from slim_bake.report import json_output, markdown, terminal
 from slim_bake.report.compare import compare
 from slim_bake.report.merge import merge
 from slim_bake.report.model import Comparison
-from slim_bake.report.reading import load_report
+from slim_bake.report.reading import load_report, targets_of_report
 from slim_bake.safe_text import write
 
 MERGE = "merge"
@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="REPORT",
         help="BASE (the baseline) and HEAD (the report to judge), each a file or"
-        " git:REF[:PATH]; or `merge` and the shard reports of `slim bake --shard` to join",
+        " git:REF[:PATH] (BASE also registry:PATTERN: the images a registry holds); or"
+        " `merge` and the shard reports of `slim bake --shard` to join",
     )
     add_output_arguments(parser)
 
@@ -51,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "slim report takes BASE HEAD (two reports), or merge REPORT… to join shard reports"
         )
-    base = load_report(first, here)
     head = load_report(rest[0], here)
+    base = load_report(first, here, targets_of_report(head))
     return show(args, compare(base, head, source=first))
 
 

@@ -168,7 +168,7 @@ def _comparison_json(comparison: TargetComparison) -> dict[str, Any] | None:
     return {
         "state": comparison.state,
         "status": comparison.base.status if comparison.base else None,
-        "size": before.size if before else None,
+        "size": before.size if before and before.size_known else None,
         "compressed": before.compressed if before else None,
         "layers": len(before.layers) if before else None,
         "delta": comparison.delta,

@@ -128,7 +128,7 @@ def _cells(target: TargetComparison, with_base: bool) -> list[str]:
     before, after = target.before, target.after
     cells = [code(target.name)]
     if with_base:
-        cells.append(format_size(before.size) if before else "–")
+        cells.append(format_size(before.size) if before and before.size_known else "–")
     cells.append(format_size(after.size) if after else "–")
     if with_base:
         cells.append(delta_text(target))  # slim's own words and figures
@@ -168,7 +168,7 @@ def chart(comparison: Comparison) -> str:
     """Sizes per target: bars for this run, a line for the baseline."""
     targets = [t for t in comparison.targets if t.after is not None]
     heads = [t.after.size for t in targets if t.after is not None]
-    bases = [t.before.size if t.before is not None else 0 for t in targets]
+    bases = [t.before.size if t.before is not None and t.before.size_known else 0 for t in targets]
     with_base = comparison.baseline is not None
     unit, factor = next((u, f) for u, f in _UNITS if max([*heads, *bases, 0]) >= f or f == 1)
     legend = "bars: this run, line: baseline" if with_base else "this run"

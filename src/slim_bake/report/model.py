@@ -95,6 +95,7 @@ class Figures:
     compressed: int
     layers: tuple[Layer, ...]
     files: FileList
+    size_known: bool = True  # False: a registry baseline whose layers slim never measured
 
     @property
     def base_size(self) -> int:
@@ -245,7 +246,7 @@ class TargetComparison:
         before, after = self.before, self.after
         if self.state != State.COMPARED or before is None or after is None:
             return None
-        return after.size - before.size
+        return after.size - before.size if before.size_known else None
 
     @property
     def percent(self) -> float | None:

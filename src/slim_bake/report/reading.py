@@ -1,5 +1,6 @@
-"""Read a report to compare against: a file, or `git:REF[:PATH]` (a report committed
-at REF, read with git itself, without checking anything out).
+"""Read a report to compare against: a file, `git:REF[:PATH]` (a report committed
+at REF, read with git itself, without checking anything out), or `registry:PATTERN`
+(the images a registry holds, e.g. registry:127.0.0.1:5000/acme/{artifact}:main-{runtime}).
 
 PATH follows git's own rule: from the repository's top, or from slim.yaml's folder
 when it starts with ./ or ../; the default is ./slim-report.json, the report beside
@@ -13,8 +14,11 @@ report the schema accepts is one slim can compare, in bounded time and memory.""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -22,17 +26,49 @@ from slim_bake import __version__, gitrepo, presets
 from slim_bake.errors import ConfigError, Diagnostic, UsageError
 from slim_bake.loader import MAX_DEPTH, Document, decode_utf8, locate_json, read_limited
 from slim_bake.report.codec import FORMAT, VERSION, from_json
-from slim_bake.report.model import Report
+from slim_bake.report.model import (
+    FILE_LIMIT,
+    Budget,
+    Figures,
+    FileList,
+    Layer,
+    Report,
+    Status,
+    TargetRecord,
+    Verdict,
+)
+from slim_bake.safe_text import warn
+
+if TYPE_CHECKING:
+    from slim_bake.imageref import ImageInfo
+    from slim_bake.plan import Target
 
 DEFAULT_REPORT = "slim-report.json"
 GIT_PREFIX = "git:"
+REGISTRY_PREFIX = "registry:"
 REPORT_LIMIT = 16 << 20  # bytes: a report of 100 targets is about 2 MB
 LOCATE_LIMIT = 1 << 20  # a larger report's errors are told without line numbers (speed)
 INT_DIGITS = 30  # a size in bytes has at most 20
 
 
-def load_report(spec: str, directory: Path) -> Report:
-    """The report `spec` names: a file path, or git:REF[:PATH] in `directory`'s repository."""
+@dataclass(frozen=True)
+class BaselineTarget:
+    """What a registry baseline needs of a target: its names for the pattern, and its
+    base image (name, ID and diff_ids when known) to tell the base's layers."""
+
+    name: str
+    artifact: str | None
+    runtime: str | None
+    base_image: str | None
+    base_id: str | None = None
+    base_layers: tuple[str, ...] | None = None  # None: look the base up in the engine
+
+
+def load_report(spec: str, directory: Path, targets: Sequence[BaselineTarget] = ()) -> Report:
+    """The report `spec` names: a file path, git:REF[:PATH] in `directory`'s repository,
+    or registry:PATTERN for `targets`."""
+    if spec.startswith(REGISTRY_PREFIX):
+        return read_registry(spec, targets)
     if spec.startswith(GIT_PREFIX):
         text, name = read_git(spec, directory)
     else:
@@ -194,3 +230,161 @@ def _read_git(ref: str, path: str, name: str, directory: Path) -> str:
     if not blob.ok:
         raise UsageError(f"{name}: cannot read {path} at {ref} ({blob.first_error})")
     return decode_utf8(blob.out, name)
+
+
+# --- registry:PATTERN ------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_PLACEHOLDERS = ("target", "artifact", "runtime")
+
+
+def targets_of_plan(targets: Sequence[Target]) -> list[BaselineTarget]:
+    """The targets a run builds, as a registry baseline reads them (base layers from the
+    local engine, if it has the base)."""
+    from slim_bake.bake import base_image
+
+    return [BaselineTarget(t.name, t.artifact.name, t.runtime, base_image(t)) for t in targets]
+
+
+def targets_of_report(report: Report) -> list[BaselineTarget]:
+    """The targets of a report, with the base layers its measurements recorded."""
+    found = []
+    for t in report.targets:
+        figures = t.figures
+        base_layers = tuple(x.diff_id for x in figures.layers if x.from_base) if figures else None
+        found.append(
+            BaselineTarget(
+                t.name,
+                t.artifact,
+                t.runtime,
+                figures.base_image if figures else None,
+                figures.base_id if figures else None,
+                base_layers,
+            )
+        )
+    return found
+
+
+def read_registry(spec: str, targets: Sequence[BaselineTarget]) -> Report:
+    """A baseline from the images a registry holds: each target's manifest and config
+    only, no layer pulled. Compressed sizes are the blob sizes; content sizes (and file
+    lists) come from slim's measurement cache when this machine measured those layers
+    before, else the baseline's size is unknown and only compressed sizes are compared.
+    A target the registry does not have is new."""
+    from slim_bake.imageref import inspect_reference
+    from slim_bake.registry import NotFound, looks_like_registry
+
+    pattern = spec[len(REGISTRY_PREFIX) :]
+    _check_pattern(spec, pattern)
+    if not targets:
+        raise UsageError(f"{spec}: a registry baseline is read for the targets of a run")
+    records: list[TargetRecord] = []
+    unknown: list[str] = []
+    named: dict[str, str] = {}
+    for target in targets:
+        ref = _expand(spec, pattern, target)
+        if named.setdefault(ref, target.name) != target.name:
+            raise UsageError(
+                f"{spec}: targets {named[ref]} and {target.name} would share the image {ref};"
+                " use {target}, or {artifact} and {runtime}"
+            )
+        if not looks_like_registry(ref):
+            raise UsageError(f"{spec}: {ref!r} names no registry host (HOST[:PORT]/REPO:TAG)")
+        try:
+            info = inspect_reference(ref)
+        except NotFound:
+            continue  # not pushed yet: the target is new
+        record = _registry_record(target, ref, info)
+        if record.figures is not None and not record.figures.size_known:
+            unknown.append(target.name)
+        records.append(record)
+    if unknown:
+        warn(
+            f"slim: note: {spec}: the content size of {', '.join(unknown)} is unknown (its"
+            " layers were never measured here): compared by compressed size only"
+        )
+    return _registry_report(spec, targets, records)
+
+
+def _check_pattern(spec: str, pattern: str) -> None:
+    names = _PLACEHOLDER.findall(pattern)
+    strange = [n for n in names if n not in _PLACEHOLDERS]
+    if strange or "{" in _PLACEHOLDER.sub("", pattern) or "}" in _PLACEHOLDER.sub("", pattern):
+        raise UsageError(
+            f"{spec}: placeholders are {{target}}, {{artifact}} and {{runtime}}"
+            + (f", not {{{strange[0]}}}" if strange else "")
+        )
+    if not names:
+        raise UsageError(
+            f"{spec}: name each target's image with {{target}}, or {{artifact}} and"
+            " {runtime}, e.g. registry:ghcr.io/acme/{artifact}:main-{runtime}"
+        )
+
+
+def _expand(spec: str, pattern: str, target: BaselineTarget) -> str:
+    values = {"target": target.name, "artifact": target.artifact, "runtime": target.runtime}
+    missing = [n for n in _PLACEHOLDER.findall(pattern) if values.get(n) is None]
+    if missing:
+        raise UsageError(f"{spec}: target {target.name!r} has no {missing[0]}; use {{target}}")
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), pattern)
+
+
+def _registry_record(target: BaselineTarget, ref: str, info: ImageInfo) -> TargetRecord:
+    from slim_bake.imageref import engine_layers
+
+    base_id, base_layers = target.base_id, target.base_layers
+    if base_layers is None and target.base_image not in (None, "scratch"):
+        base_id, base_layers = engine_layers(str(target.base_image)) or (None, ())
+    diff_ids = tuple(layer.diff_id for layer in info.layers)
+    shared = len(base_layers or ()) if diff_ids[: len(base_layers or ())] == base_layers else 0
+    known = all(layer.size is not None for layer in info.layers)
+    layers = tuple(
+        Layer(x.diff_id, x.size or 0, x.compressed, x.created_by, i < shared)
+        for i, x in enumerate(info.layers)
+    )
+    figures = Figures(
+        image=ref,
+        image_id=info.image_id,
+        base_image=target.base_image,
+        base_id=base_id if shared else None,
+        size=sum(layer.size for layer in layers) if known else 0,
+        compressed=sum(layer.compressed for layer in layers),
+        layers=layers,
+        files=_largest(info, shared),
+        size_known=known,
+    )
+    verdict = Verdict(Status.PASS)
+    return TargetRecord(
+        target.name, target.artifact, target.runtime, verdict, Budget(), figures, None
+    )
+
+
+def _largest(info: ImageInfo, shared: int) -> FileList:
+    """The image's own files (not the base's) from the cache, as a report lists them: the
+    FILE_LIMIT largest, a path counted once (the last layer's). Not in the cache: an
+    empty list that says it is incomplete, so that no file is called added."""
+    from slim_bake.imageref import cached_files
+
+    files = cached_files(info, shared)
+    if files is None:
+        return FileList(1, 0, "", ())
+    final = {f.path: f for f in files}
+    largest = sorted(final.values(), key=lambda f: (-f.size, f.path))[:FILE_LIMIT]
+    return FileList(len(final), sum(f.size for f in final.values()), "", tuple(largest))
+
+
+def _registry_report(
+    spec: str, targets: Sequence[BaselineTarget], records: list[TargetRecord]
+) -> Report:
+    return Report(
+        slim=__version__,
+        created="",
+        config_path=None,
+        config_sha256=None,
+        config_targets=tuple(t.name for t in targets),
+        git=None,
+        environment={},
+        compression={"format": "registry blobs"},
+        targets=tuple(records),
+        source=spec,
+    )

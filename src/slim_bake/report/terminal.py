@@ -87,7 +87,7 @@ def _comparison_row(target: TargetComparison) -> tuple[str, ...]:
     verdict = target.status if target.head else wording.state_text(target.state)
     return (
         target.name,
-        wording.size_or(before.size if before else None),
+        wording.size_or(before.size if before and before.size_known else None),
         wording.size_or(after.size if after else None),
         wording.delta_text(target),
         wording.size_or(after.compressed if after else None),

@@ -1,0 +1,318 @@
+"""`slim bake --output load|registry|oci` without an engine: the bake command lines each
+mode runs, the digests read from buildx's metadata file, what is measured for each
+target, how a failed export bake is retried without its broken targets, a bake buildx
+refuses as one clear error, and the archive an OCI layout is loaded from for a smoke run."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slim_bake import bake
+from slim_bake.bake import Mode, Output, bake_command, digests, oci_directory, reference_of
+from slim_bake.cli import main
+from slim_bake.config import load_config
+from slim_bake.errors import BuildError, UsageError
+from slim_bake.imageref import LayoutStore
+from slim_bake.pipeline import SMOKE_NAME, _write_archive
+from slim_bake.plan import Plan, make_plan
+from slim_bake.progress import BuildxProgress
+
+REGISTRY = "127.0.0.1:5000/outputs/unit"
+CONFIG: dict[str, Any] = {
+    "version": 1,
+    "registry": REGISTRY,
+    "artifacts": {"hello": {"lang": "c", "runtimes": ["scratch-musl", "alpine", "debian-slim"]}},
+}
+NAMES = ["hello-scratch-musl", "hello-alpine", "hello-debian-slim"]
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.fixture
+def plan(project: Callable[..., Path]) -> Plan:
+    return make_plan(load_config(project(CONFIG)))
+
+
+# --- Command lines ----------------------------------------------------------------------
+
+
+def test_load_runs_the_same_bake_as_before(plan: Plan) -> None:
+    command = bake_command(plan, NAMES[:2], None, [])
+    assert command == [
+        "docker",
+        "buildx",
+        "bake",
+        "-f",
+        "docker-bake.hcl",
+        "--load",
+        "--progress=rawjson",
+        "--",
+        *NAMES[:2],
+    ]
+    assert bake_command(plan, NAMES[:2], None, [], Output()) == command
+
+
+def test_registry_pushes_every_target_and_asks_for_the_metadata(plan: Plan) -> None:
+    command = bake_command(
+        plan, NAMES, "remote", ["--metadata-file", "/t/m.json"], Output(Mode.REGISTRY)
+    )
+    assert "--load" not in command
+    at = command.index("--set")
+    assert command[at + 1] == "*.output=type=registry"
+    assert command[command.index("--builder") + 1] == "remote"
+    assert command[command.index("--metadata-file") + 1] == "/t/m.json"
+    assert command[-4:] == ["--", *NAMES]
+
+
+def test_oci_writes_one_layout_per_target(plan: Plan, tmp_path: Path) -> None:
+    output = Output(Mode.OCI, tmp_path / "layouts")
+    command = bake_command(plan, NAMES[:2], None, [], output)
+    assert "--load" not in command
+    sets = [command[i + 1] for i, word in enumerate(command) if word == "--set"]
+    assert sets == [
+        f"{name}.output=type=oci,dest={tmp_path / 'layouts' / name},tar=false" for name in NAMES[:2]
+    ]
+
+
+@pytest.mark.parametrize("value", ["a,b", 'x"y', "new\nline", ""])
+def test_an_oci_dir_buildx_would_misread_is_refused(value: str) -> None:
+    with pytest.raises(UsageError, match="--oci-dir"):
+        oci_directory(value)
+
+
+def test_the_oci_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert oci_directory("out/oci") == tmp_path / "out" / "oci"
+
+
+def test_registry_output_without_a_registry_is_a_usage_error_before_any_build(
+    project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = project({**CONFIG, "registry": None})
+    assert main(["bake", "-c", str(path), "--output", "registry"]) == 2
+    assert "registry:" in capsys.readouterr().err
+    assert not (path.parent / "docker-bake.hcl").exists()  # stopped before regenerating
+
+
+# --- What is measured -------------------------------------------------------------------
+
+
+def test_digests_come_from_the_metadata_file(tmp_path: Path) -> None:
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(
+        json.dumps(
+            {
+                "hello-alpine": {"containerimage.digest": DIGEST, "image.name": "x"},
+                "hello-scratch-musl": {"containerimage.digest": "sha256:short"},
+                "hello-debian-slim": "not an object",
+                "buildx.build.warnings": [],
+            }
+        )
+    )
+    assert digests(metadata) == {"hello-alpine": DIGEST}
+    assert digests(tmp_path / "none.json") == {}
+    metadata.write_text("{")
+    assert digests(metadata) == {}
+
+
+def test_a_pushed_target_is_measured_by_its_digest_in_its_tags_repository() -> None:
+    tag = f"{REGISTRY}/hello:alpine"
+    found = reference_of(Output(Mode.REGISTRY), "hello-alpine", tag, DIGEST)
+    assert found == f"{REGISTRY}/hello@{DIGEST}"
+    assert reference_of(Output(Mode.REGISTRY), "hello-alpine", tag, None) is None
+
+
+def test_a_layout_is_measured_only_when_its_index_lists_the_digest(tmp_path: Path) -> None:
+    output = Output(Mode.OCI, tmp_path)
+    layout = tmp_path / "hello-alpine"
+    layout.mkdir()
+    assert reference_of(output, "hello-alpine", "t", DIGEST) is None  # no index.json
+    (layout / "index.json").write_text(
+        json.dumps({"manifests": [{"digest": "sha256:" + "0" * 64}]})
+    )
+    assert reference_of(output, "hello-alpine", "t", DIGEST) is None  # a stale layout
+    (layout / "index.json").write_text(json.dumps({"manifests": [{"digest": DIGEST}]}))
+    assert reference_of(output, "hello-alpine", "t", DIGEST) == f"oci:{layout}"
+
+
+# --- Failures ---------------------------------------------------------------------------
+
+
+class FakeBakes:
+    """Stands in for the bake rounds: which names each bake got, and per round the
+    target whose build breaks (its progress then shows a failed vertex)."""
+
+    def __init__(self, breaking: set[str], refused: str | None = None) -> None:
+        self.breaking = breaking
+        self.refused = refused
+        self.rounds: list[list[str]] = []
+
+    def __call__(
+        self,
+        plan: Plan,
+        names: list[str],
+        builder: str | None,
+        options: list[str],
+        note: list[str],
+        output: Output | None = None,
+    ) -> tuple[int, Any, dict[str, str | None]]:
+        self.rounds.append(list(names))
+        progress = bake._Progress()
+        if self.refused is not None:
+            progress.feed(self.refused)
+            return 1, progress, {}
+        broken = [n for n in names if n in self.breaking]
+        for index, name in enumerate(names):
+            record = {"digest": f"v{index}", "name": f"[{name} build 2/3] RUN cc", "started": "t"}
+            if name in broken:
+                record["error"] = "process did not complete successfully: exit code: 1"
+            elif broken:
+                record["error"] = "context canceled"
+            progress.feed(json.dumps({"vertexes": [record]}))
+        if broken:
+            return 1, progress, {}
+        metadata = Path(options[options.index("--metadata-file") + 1])
+        metadata.write_text(
+            json.dumps({n: {"containerimage.digest": DIGEST} for n in names}), encoding="utf-8"
+        )
+        return 0, progress, {}
+
+
+@pytest.fixture
+def no_engine(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str | None]]:
+    """The engine's tag lookups and the put-back, recorded instead of asked."""
+    put_back: list[dict[str, str | None]] = []
+    monkeypatch.setattr(bake.engine, "image_ids", lambda tags: dict.fromkeys(tags))
+    monkeypatch.setattr(bake, "_put_back", put_back.append)
+    return put_back
+
+
+def test_a_broken_target_is_left_out_and_the_others_are_baked_again_for_their_digests(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch, no_engine: list[dict[str, str | None]]
+) -> None:
+    fake = FakeBakes({"hello-alpine"})
+    monkeypatch.setattr(bake, "_bake_round", fake)
+    notes: list[str] = []
+    found = bake.export(
+        plan, list(plan.targets), Output(Mode.REGISTRY), builder=None, notify=notes.append
+    )
+    assert fake.rounds == [NAMES, ["hello-scratch-musl", "hello-debian-slim"]]
+    assert found == {
+        "hello-scratch-musl": f"{REGISTRY}/hello@{DIGEST}",
+        "hello-debian-slim": f"{REGISTRY}/hello@{DIGEST}",
+    }
+    assert "hello-alpine broke" in notes[0]
+    assert len(no_engine) == 1 and set(no_engine[0]) == {t.tags[0] for t in plan.targets}
+
+
+def test_a_bake_buildx_refuses_is_one_error_with_its_reason(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch, no_engine: list[dict[str, str | None]]
+) -> None:
+    fake = FakeBakes(set(), refused="ERROR: OCI exporter is not supported for the docker driver.")
+    monkeypatch.setattr(bake, "_bake_round", fake)
+    monkeypatch.setattr(bake, "_diagnose", lambda builder: None)
+    with pytest.raises(BuildError) as caught:
+        bake.export(
+            plan, list(plan.targets), Output(Mode.OCI, Path("/o")), builder=None, notify=print
+        )
+    assert caught.value.exit_code == 3
+    message = str(caught.value)
+    assert "OCI exporter is not supported for the docker driver;" in message
+    assert "containerd image store" in message
+    assert len(fake.rounds) == 1  # not baked target by target
+    assert len(no_engine) == 1  # the tags are put back even then
+
+
+def test_the_progress_keeps_buildxs_own_lines_not_the_vertices() -> None:
+    progress = bake._Progress()
+    progress.feed(json.dumps({"vertexes": [{"digest": "a", "name": "x", "started": "t"}]}))
+    progress.feed("ERROR: failed to push")
+    assert progress.said == ["ERROR: failed to push"]
+    assert isinstance(progress, BuildxProgress)
+
+
+# --- The archive an OCI layout is loaded from -------------------------------------------
+
+
+def _blob(layout: Path, data: bytes) -> dict[str, Any]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"digest": f"sha256:{digest}", "size": len(data)}
+
+
+def _layer() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("hello")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"hello"))
+    return buffer.getvalue()
+
+
+def test_a_layout_becomes_an_archive_both_image_stores_load_under_slims_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
+    layout = tmp_path / "layout"
+    layer = _blob(layout, _layer())
+    diff_id = layer["digest"]  # an uncompressed layer: its digest is its diff_id
+    config = _blob(layout, json.dumps({"rootfs": {"diff_ids": [diff_id]}, "history": []}).encode())
+    manifest = _blob(
+        layout,
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer}],
+            }
+        ).encode(),
+    )
+    stale = _blob(layout, b"a blob of an earlier run")
+    entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    archive = tmp_path / "archive.tar"
+    with archive.open("wb") as handle:
+        _write_archive(LayoutStore.open(f"oci:{layout}"), f"{SMOKE_NAME}:abc", handle)
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        classic = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    blobs = {f"blobs/sha256/{d['digest'][7:]}" for d in (layer, config, manifest)}
+    assert names == {"index.json", "manifest.json", "oci-layout", *blobs}
+    assert f"blobs/sha256/{stale['digest'][7:]}" not in names
+    (named,) = index["manifests"]
+    assert named["digest"] == manifest["digest"]
+    assert named["annotations"]["io.containerd.image.name"] == f"docker.io/library/{SMOKE_NAME}:abc"
+    assert classic == [
+        {
+            "Config": f"blobs/sha256/{config['digest'][7:]}",
+            "RepoTags": [f"{SMOKE_NAME}:abc"],
+            "Layers": [f"blobs/sha256/{layer['digest'][7:]}"],
+        }
+    ]
+
+
+def test_an_export_needs_no_engine_to_put_tags_back_into(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remote builder pushing, with no engine where slim runs: nothing to put back."""
+
+    def no_engine(tags: list[str]) -> dict[str, str | None]:
+        raise BuildError("no Docker engine answers")
+
+    put_back: list[object] = []
+    monkeypatch.setattr(bake.engine, "image_ids", no_engine)
+    monkeypatch.setattr(bake, "_put_back", put_back.append)
+    monkeypatch.setattr(bake, "_bake_round", FakeBakes(set()))
+    found = bake.export(plan, list(plan.targets), Output(Mode.REGISTRY), builder="r", notify=print)
+    assert set(found) == set(NAMES)
+    assert put_back == []
