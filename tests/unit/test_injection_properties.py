@@ -386,7 +386,8 @@ _TARGETS: dict[str, dict[str, Any]] = {}  # by bake file: most fields never reac
 
 def bake_targets(tmp_path: Path, text: str) -> dict[str, Any]:
     """The targets as python-hcl2 reads them; where it cannot (it stumbles on `$${"`,
-    which HCL allows), as bake itself does (`docker buildx bake --print`)."""
+    which HCL allows, and leaves backslashes escaped after `$${`), as bake itself does
+    (`docker buildx bake --print`)."""
     if text not in _TARGETS:
         _TARGETS[text] = _read_targets(tmp_path, text)
     return _TARGETS[text]
@@ -394,6 +395,8 @@ def bake_targets(tmp_path: Path, text: str) -> dict[str, Any]:
 
 def _read_targets(tmp_path: Path, text: str) -> dict[str, Any]:
     try:
+        if "$${" in text:  # python-hcl2 keeps `\\` raw after `$${` (bake reads `${\}`)
+            raise ValueError("escaped template")
         hcl = load_hcl(text)
         return {k: v for block in hcl["target"] for k, v in block.items()}
     except Exception:  # noqa: BLE001 - python-hcl2's lark errors: ask the real parser
