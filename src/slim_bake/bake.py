@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from slim_bake import engine
 from slim_bake.errors import BuildError
-from slim_bake.plan import Plan, Target
+from slim_bake.plan import Plan, Target, source_date_epochs
 from slim_bake.progress import BuildxProgress, shown
 from slim_bake.safe_text import warn
 
@@ -39,14 +39,23 @@ def base_image(target: Target) -> str:
 # --- Running buildx ---------------------------------------------------------------------
 
 
-def build(plan: Plan, targets: list[Target], *, builder: str | None, notify: Notify) -> set[str]:
+def build(
+    plan: Plan,
+    targets: list[Target],
+    *,
+    builder: str | None,
+    notify: Notify,
+    extra: tuple[str, ...] = (),
+) -> set[str]:
     """Names of the targets built and loaded in this run.
 
     When a bake fails, buildx cancels the targets still building. The targets its
     progress shows broken are left out and the others are baked again, together: one
     more bake per round in which a broken target showed, however many targets there are."""
     tags = {t.name: t.tags[0] for t in targets}
-    options = _platform_options(plan, notify)
+    options = [*_platform_options(plan, notify), *extra]  # extra: e.g. --no-cache
+    epochs = source_date_epochs(plan, targets)  # reproducible: one commit, one digest
+    options += [f"--set={name}.args.SOURCE_DATE_EPOCH={epoch}" for name, epoch in epochs.items()]
     remaining = list(tags)
     built: set[str] = set()
     before: dict[str, str | None] | None = None
