@@ -13,6 +13,7 @@ strip --strip-all /out/hello
 SLIM_RUN
 
 FROM build AS closure
+ARG SOURCE_DATE_EPOCH
 ENV SLIM_BINARIES="/out/hello" SLIM_CLOSURE_EXTRA="libgcc_s.so.1" SLIM_CLOSURE_PROVIDED=""
 RUN <<'SLIM_RUN'
 set -eu

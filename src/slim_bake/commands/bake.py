@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from slim_bake import repro
+from slim_bake.bake import build as bake_build
 from slim_bake.commands._options import add_config_argument, add_output_arguments
 from slim_bake.commands.report import show
 from slim_bake.config import load_config
@@ -19,7 +21,7 @@ from slim_bake.report import build
 from slim_bake.report.compare import compare
 from slim_bake.report.model import Report
 from slim_bake.report.reading import load_report
-from slim_bake.safe_text import say, visible
+from slim_bake.safe_text import say, visible, warn
 from slim_bake.shards import parse_shard, select_shard
 
 
@@ -47,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build only shard I of N of the selected targets (for a CI matrix; join the"
         " reports with `slim report merge`); balanced by the baseline's sizes when given",
     )
+    parser.add_argument(
+        "--repro-check",
+        action="store_true",
+        help="build the targets twice from an empty cache and compare the images; exit 1"
+        " naming the layers and files that differ when a target is not reproducible",
+    )
     add_output_arguments(parser)
 
 
@@ -59,8 +67,22 @@ def run(args: argparse.Namespace) -> int:
     if shard is not None:
         targets = in_shard(targets, shard, base)
     regenerate_first(plan)
+    if args.repro_check:
+        return repro_check(plan, targets, args.builder)
     results = bake_targets(plan, targets, builder=args.builder, run_smoke=not args.no_smoke)
     return show(args, compare(base, head_report(args, plan, results, base), source=args.baseline))
+
+
+def repro_check(plan: Plan, targets: list[Target], builder: str | None) -> int:
+    """Two empty-cache builds of `targets`, compared (slim_bake.repro): 1 when one differs."""
+    again = ("--no-cache",)
+    outcomes = repro.check(
+        targets, lambda: bake_build(plan, targets, builder=builder, notify=warn, extra=again)
+    )
+    for outcome in outcomes:
+        for line in repro.describe(outcome):
+            say(visible(line))
+    return 0 if all(o.reproducible for o in outcomes) else 1
 
 
 def head_report(

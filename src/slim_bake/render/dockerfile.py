@@ -77,6 +77,7 @@ def _closure_stage(target: Target) -> list[str]:
     script = presets.closure_script().rstrip("\n").splitlines()
     return [
         "FROM build AS closure",
+        EPOCH_ARG,
         f"ENV SLIM_BINARIES={env_value(binaries)} SLIM_CLOSURE_EXTRA={env_value(extra)}"
         f" SLIM_CLOSURE_PROVIDED={env_value(provided)}",
         run_script([*script, stamp("/closure")], nounset=True),
