@@ -2,6 +2,7 @@
 # textstats-alpine: dynamic musl binary on Alpine.
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .

@@ -2,6 +2,7 @@
 # textstats-distroless-static: static binary on distroless/static.
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .

@@ -2,6 +2,7 @@
 # hello-alpine-static: static glibc binary on Alpine.
 
 FROM gcc:14-bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .

@@ -2,6 +2,7 @@
 # hello-busybox-glibc: dynamic glibc binary on busybox:glibc.
 
 FROM gcc:14-bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .

@@ -2,6 +2,7 @@
 # hello-debian-slim: dynamic glibc binary on Debian slim.
 
 FROM gcc:14-bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .

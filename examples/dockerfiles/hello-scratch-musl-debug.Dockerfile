@@ -2,6 +2,7 @@
 # hello-scratch-musl-debug: static musl binary on scratch (with a busybox debug shell).
 
 FROM alpine:3.20 AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 RUN <<'SLIM_RUN'
 set -e
 apk add --no-cache gcc musl-dev binutils

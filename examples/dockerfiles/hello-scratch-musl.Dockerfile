@@ -2,6 +2,7 @@
 # hello-scratch-musl: static musl binary on scratch.
 
 FROM alpine:3.20 AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 RUN <<'SLIM_RUN'
 set -e
 apk add --no-cache gcc musl-dev binutils

@@ -2,6 +2,7 @@
 # hello-single-stage: the toolchain image itself, no second stage (the unoptimised reference).
 
 FROM gcc:14-bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .

@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.bake_support import remove_images, run_slim, unique_registry
@@ -18,6 +19,7 @@ from slim_bake.config import load_config
 from slim_bake.plan import make_plan
 
 CONTAINERD = "unix:///run/slim-containerd/docker.sock"
+SBOM_GENERATOR = Path(__file__).resolve().parents[1] / "support" / "sbom_generator"
 # The example's variants (examples/offline.slim.yaml) but single-stage: the toolchain
 # image with a build's files in it, reproducible only where rewrite-timestamp is (README).
 EXAMPLE_RUNTIMES = [
@@ -86,28 +88,22 @@ def test_an_unreproducible_target_is_caught_with_its_file_and_the_reason(
         remove_images(tags_of(path))
 
 
-@pytest.mark.docker
-def test_provenance_is_in_the_oci_layouts_index_on_the_containerd_store(
-    project: Callable[..., Path], docker_engine: None, tmp_path: Path
-) -> None:
-    config = {
-        "version": 1,
-        "registry": unique_registry("repro-attest"),
-        "attest": {"provenance": "max"},
-        "artifacts": {"hello": {"lang": "c", "context": "./hello", "runtimes": ["scratch-musl"]}},
-    }
-    path = project(config, standins=True)
+def bake_oci(path: Path, layout: Path, target: str) -> None:
+    """The generated bake file, baked into an OCI layout on the containerd-store engine."""
     generated = run_slim("generate", "-c", str(path))
     assert generated.returncode == 0, generated.stderr
-    layout = tmp_path / "oci"
     done = subprocess.run(
         ["docker", "buildx", "bake", "-f", "docker-bake.hcl",
-         "--set", f"*.output=type=oci,dest={layout},tar=false,rewrite-timestamp=true",
-         "hello-scratch-musl"],
+         "--set", f"*.output=type=oci,dest={layout},tar=false,rewrite-timestamp=true", target],
         cwd=path.parent, capture_output=True, text=True, check=False, timeout=600,
         env={**os.environ, "DOCKER_HOST": CONTAINERD, "SOURCE_DATE_EPOCH": "1700000000"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def attestations(layout: Path) -> dict[str, list[dict[str, Any]]]:
+    """predicate type → the in-toto statements of the layout's one image, read from its
+    index.json (the image index, its attestation manifest, that manifest's layers)."""
     index = json.loads((layout / "index.json").read_text())
     [entry] = index["manifests"]
     assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json"
@@ -119,17 +115,68 @@ def test_provenance_is_in_the_oci_layouts_index_on_the_containerd_store(
     assert set(kinds) == {"image", "attestation-manifest"}
     attestation = kinds["attestation-manifest"]
     assert attestation["annotations"]["vnd.docker.reference.digest"] == kinds["image"]["digest"]
-    manifest = json.loads(blob(layout, attestation["digest"]))
-    [layer] = manifest["layers"]
-    assert layer["annotations"]["in-toto.io/predicate-type"].startswith(
-        "https://slsa.dev/provenance/"
-    )
-    statement = json.loads(blob(layout, layer["digest"]))
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for layer in json.loads(blob(layout, attestation["digest"]))["layers"]:
+        kind = layer["annotations"]["in-toto.io/predicate-type"]
+        statements.setdefault(kind, []).append(json.loads(blob(layout, layer["digest"])))
+    return statements
+
+
+@pytest.mark.docker
+def test_provenance_is_in_the_oci_layouts_index_on_the_containerd_store(
+    project: Callable[..., Path], docker_engine: None, tmp_path: Path
+) -> None:
+    config = {
+        "version": 1,
+        "registry": unique_registry("repro-attest"),
+        "attest": {"provenance": "max"},
+        "artifacts": {"hello": {"lang": "c", "context": "./hello", "runtimes": ["scratch-musl"]}},
+    }
+    path = project(config, standins=True)
+    bake_oci(path, tmp_path / "oci", "hello-scratch-musl")
+    found = attestations(tmp_path / "oci")
+    assert set(found) == {"https://slsa.dev/provenance/v0.2"}
+    [statement] = found["https://slsa.dev/provenance/v0.2"]
     predicate = statement["predicate"]
     # The build's arguments, with the SOURCE_DATE_EPOCH it was given; mode=max: its steps.
     args = predicate["invocation"]["parameters"]["args"]
     assert args["build-arg:SOURCE_DATE_EPOCH"] == "1700000000"
     assert predicate["buildConfig"]["llbDefinition"]
+
+
+@pytest.mark.docker
+def test_an_sbom_of_the_image_and_the_build_stage_from_a_local_generator(
+    project: Callable[..., Path], docker_engine: None, tmp_path: Path
+) -> None:
+    """docker/buildkit-syft-scanner cannot be pulled here: the stand-in generator (Debian
+    packages of each scanned root file system) is built into the engine's image store."""
+    generator = "slim-repro-sbom-generator:test"
+    made = subprocess.run(
+        ["docker", "build", "-q", "-t", generator, str(SBOM_GENERATOR)],
+        capture_output=True, text=True, check=False, timeout=600,
+        env={**os.environ, "DOCKER_HOST": CONTAINERD},
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    config = {
+        "version": 1,
+        "registry": unique_registry("repro-sbom"),
+        "attest": {"sbom": True, "sbom_generator": generator},
+        "artifacts": {"hello": {"lang": "c", "context": "./hello", "runtimes": ["debian-slim"]}},
+    }
+    path = project(config, standins=True)
+    try:
+        bake_oci(path, tmp_path / "oci", "hello-debian-slim")
+    finally:
+        remove_images([generator], CONTAINERD)
+    found = attestations(tmp_path / "oci")
+    documents = {s["predicate"]["name"]: s["predicate"] for s in found["https://spdx.dev/Document"]}
+    # The image (the debian-slim base's packages) and, with BUILDKIT_SBOM_SCAN_STAGE, the
+    # build stage (the toolchain's: gcc among them), each its own SPDX document.
+    assert set(documents) == {"sbom", "sbom-build"}
+    image = {p["name"] for p in documents["sbom"]["packages"]}
+    build = {p["name"] for p in documents["sbom-build"]["packages"]}
+    assert "base-files" in image and "gcc" not in image
+    assert "gcc" in build
 
 
 def blob(layout: Path, digest: str) -> bytes:

@@ -184,7 +184,8 @@ def test_cpp_musl_uses_alpines_gxx(tmp_path: Path) -> None:
     build = dockerfile(files, "app-scratch-musl")["build"]
     text = files["dockerfiles/app-scratch-musl.Dockerfile"]
     assert "FROM alpine:3.20 AS build" in text
-    assert "g++" in run_mounts_and_commands(build[0])[1][0]  # apk add g++ ...
+    setup = next(i for i in build if i["instruction"] == "RUN")
+    assert "g++" in run_mounts_and_commands(setup)[1][0]  # apk add g++ ...
 
 
 # --- packages and caches --------------------------------------------------------------------

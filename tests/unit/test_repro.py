@@ -201,6 +201,10 @@ def test_attest_renders_provenance_and_an_sbom_of_the_build_stage(tmp_path: Path
     target = bake_targets(files)["hello-scratch-musl"]
     assert target["attest"] == ["type=provenance,mode=max", "type=sbom"]
     assert target["args"]["BUILDKIT_SBOM_SCAN_STAGE"] == "true"
+    generator = {"sbom": True, "sbom_generator": "registry.example/sbom:1"}
+    files, _ = render(tmp_path, {**wide_config(), "attest": generator})
+    target = bake_targets(files)["hello-scratch-musl"]
+    assert target["attest"] == ["type=sbom,generator=registry.example/sbom:1"]
     files, _ = render(tmp_path, {**wide_config(), "attest": {"provenance": "min"}})
     target = bake_targets(files)["hello-scratch-musl"]
     assert target["attest"] == ["type=provenance,mode=min"]
@@ -284,3 +288,5 @@ def test_an_unknown_attestation_setting_is_refused_at_its_line(tmp_path: Path) -
         render(tmp_path, {**wide_config(), "attest": {"provenance": "full"}})
     with pytest.raises(ConfigError, match=r"attest"):
         render(tmp_path, {**wide_config(), "attest": {"signature": True}})
+    with pytest.raises(ConfigError, match=r"sbom_generator"):  # a comma would add options
+        render(tmp_path, {**wide_config(), "attest": {"sbom_generator": "x,type=provenance"}})

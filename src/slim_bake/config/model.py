@@ -143,6 +143,7 @@ class Attest:
 
     provenance: str | None = None  # "min" | "max"; None: none asked for
     sbom: bool = False
+    sbom_generator: str | None = None  # None: BuildKit's default scanner image
 
 
 @dataclass(frozen=True)

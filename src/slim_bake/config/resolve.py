@@ -58,7 +58,11 @@ def resolve(doc: Document, path: Path, root: Path) -> Config:
 
 def _attest(spec: dict[str, Any]) -> Attest:
     provenance = spec.get("provenance", False)
-    return Attest(provenance=provenance or None, sbom=bool(spec.get("sbom", False)))
+    return Attest(
+        provenance=provenance or None,
+        sbom=bool(spec.get("sbom", False)),
+        sbom_generator=spec.get("sbom_generator"),
+    )
 
 
 def merge_list(preset: list[Any], user: Any, mode: str) -> list[Any]:

@@ -55,7 +55,8 @@ def _join(instructions: list[str]) -> str:
 
 def _build_stage(target: Target) -> list[str]:
     build = target.build
-    lines = [f"FROM {build.toolchain.image} AS build"]
+    # Set by the bake file when slim.yaml asks for an SBOM: the build stage is scanned too.
+    lines = [f"FROM {build.toolchain.image} AS build", "ARG BUILDKIT_SBOM_SCAN_STAGE"]
     if build.toolchain.setup:
         lines.append(run_script([build.toolchain.setup]))
     if build.install is not None:

@@ -76,7 +76,8 @@ def _args(attest: Attest) -> str:
 def _attest(attest: Attest) -> list[str]:
     """bake's `attest` entries for slim.yaml's `attest:`."""
     entries = [f"type=provenance,mode={attest.provenance}"] if attest.provenance else []
-    return entries + (["type=sbom"] if attest.sbom else [])
+    generator = f",generator={attest.sbom_generator}" if attest.sbom_generator else ""
+    return entries + ([f"type=sbom{generator}"] if attest.sbom else [])
 
 
 def _secret(secret: Secret) -> str:
