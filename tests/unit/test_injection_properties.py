@@ -84,7 +84,7 @@ def test_a_hash_in_a_custom_command_cannot_comment_out_the_copy_of_the_output(
     assert "\nmake # build it\ncp /src/bin/tool /out/tool\n" in build
 
 
-@pytest.mark.parametrize("image", ["build", "Runtime", "CLOSURE", "rootfs"])
+@pytest.mark.parametrize("image", ["build", "Runtime", "CLOSURE", "rootfs", "Files"])
 @pytest.mark.parametrize("spelled", ["string", "mapping"])
 def test_a_base_image_named_like_a_stage_is_refused_at_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str, spelled: str
