@@ -182,3 +182,32 @@ def test_an_sbom_of_the_image_and_the_build_stage_from_a_local_generator(
 def blob(layout: Path, digest: str) -> bytes:
     algorithm, _, value = digest.partition(":")
     return (layout / "blobs" / algorithm / value).read_bytes()
+
+
+@pytest.mark.docker
+def test_slim_bake_loads_attestations_into_the_containerd_store(
+    project: Callable[..., Path], docker_engine: None, tmp_path: Path
+) -> None:
+    """The default `--load` keeps provenance on the containerd-store engine (the classic
+    store refuses it: README); `docker save` writes the image index with it."""
+    config = {
+        "version": 1,
+        "registry": unique_registry("repro-load"),
+        "attest": {"provenance": "min"},
+        "artifacts": {"hello": {"lang": "c", "context": "./hello", "runtimes": ["scratch-musl"]}},
+    }
+    path = project(config, standins=True)
+    [tag] = tags_of(path)
+    try:
+        done = run_slim("bake", "-c", str(path), env={"DOCKER_HOST": CONTAINERD})
+        assert done.returncode == 0, done.stdout + done.stderr
+        layout = tmp_path / "saved"
+        layout.mkdir()
+        saved = subprocess.run(
+            f"docker save {tag} | tar -x -C {layout}", shell=True, capture_output=True,
+            text=True, check=False, timeout=300, env={**os.environ, "DOCKER_HOST": CONTAINERD},
+        )  # fmt: skip
+        assert saved.returncode == 0, saved.stderr
+        assert set(attestations(layout)) == {"https://slsa.dev/provenance/v0.2"}
+    finally:
+        remove_images([tag], CONTAINERD)
