@@ -2,16 +2,27 @@
 # hello-distroless-cc: dynamic glibc binary on distroless/cc.
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -O2 -o /out/hello ./*.c
+gcc -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/hello ./*.c -Wl,--build-id=none
 strip --strip-all /out/hello
 SLIM_RUN
 
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/hello /files/usr/local/bin/hello
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
 FROM slim-standin/distroless:cc AS runtime
-COPY --from=build /out/hello /usr/local/bin/hello
+COPY --from=files /files/ /
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/hello"]

@@ -2,16 +2,19 @@
 # hello-scratch-closure: dynamic glibc binary on scratch with its shared-library closure.
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -O2 -o /out/hello ./*.c
+gcc -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/hello ./*.c -Wl,--build-id=none
 strip --strip-all /out/hello
 SLIM_RUN
 
 FROM build AS closure
+ARG SOURCE_DATE_EPOCH
 ENV SLIM_BINARIES="/out/hello" SLIM_CLOSURE_EXTRA="libgcc_s.so.1" SLIM_CLOSURE_PROVIDED=""
 RUN <<'SLIM_RUN'
 set -eu
@@ -79,9 +82,11 @@ for name in $SLIM_CLOSURE_EXTRA; do
   cp -L "$found" "/closure$libdir/$name"
   collect "$found"
 done
+find /closure -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 SLIM_RUN
 
 FROM slim-standin/gcc:bookworm AS rootfs
+ARG SOURCE_DATE_EPOCH
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /rootfs/etc /rootfs/home/nonroot
@@ -90,11 +95,21 @@ printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
 chown 65532:65532 /rootfs/home/nonroot
 mkdir -p /rootfs/tmp
 chmod 1777 /rootfs/tmp
+find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/hello /files/usr/local/bin/hello
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /
 COPY --from=closure /closure/ /
-COPY --from=build /out/hello /usr/local/bin/hello
+COPY --from=files /files/ /
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/hello"]

@@ -2,16 +2,19 @@
 # hello-scratch-musl-debug: static musl binary on scratch (with a busybox debug shell).
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-musl-gcc -static -O2 -o /out/hello ./*.c
+musl-gcc -static -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/hello ./*.c -Wl,--build-id=none
 strip --strip-all /out/hello
 SLIM_RUN
 
 FROM slim-standin/gcc:bookworm AS rootfs
+ARG SOURCE_DATE_EPOCH
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /rootfs/etc /rootfs/home/nonroot
@@ -20,13 +23,23 @@ printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
 chown 65532:65532 /rootfs/home/nonroot
 mkdir -p /rootfs/tmp
 chmod 1777 /rootfs/tmp
+find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+COPY --from=slim-standin/busybox:static /bin/busybox /files/busybox/busybox
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/hello /files/usr/local/bin/hello
+for applet in $(/files/busybox/busybox --list); do [ "$applet" = busybox ] || ln -s /busybox/busybox "/files/busybox/$applet"; done
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /
-COPY --from=build /out/hello /usr/local/bin/hello
-COPY --from=slim-standin/busybox:static /bin/busybox /busybox/busybox
-RUN ["/busybox/busybox", "--install", "-s", "/busybox"]
+COPY --from=files /files/ /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/busybox
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/hello"]

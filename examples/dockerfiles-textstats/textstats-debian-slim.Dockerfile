@@ -2,16 +2,27 @@
 # textstats-debian-slim: dynamic glibc binary on Debian slim.
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -O2 -o /out/textstats ./*.c
+gcc -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/textstats ./*.c -Wl,--build-id=none
 strip --strip-all /out/textstats
 SLIM_RUN
 
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/textstats /files/usr/local/bin/textstats
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
 FROM slim-standin/debian:bookworm-slim AS runtime
-COPY --from=build /out/textstats /usr/local/bin/textstats
+COPY --from=files /files/ /
 ENTRYPOINT ["/usr/local/bin/textstats"]
 CMD ["--self-test"]

@@ -2,17 +2,28 @@
 # textstats-distroless-static: static binary on distroless/static.
 
 FROM slim-standin/gcc:bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -static -O2 -o /out/textstats ./*.c
+gcc -static -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/textstats ./*.c -Wl,--build-id=none
 strip --strip-all /out/textstats
 SLIM_RUN
 
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/textstats /files/usr/local/bin/textstats
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
 FROM slim-standin/distroless:static AS runtime
-COPY --from=build /out/textstats /usr/local/bin/textstats
+COPY --from=files /files/ /
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/textstats"]
 CMD ["--self-test"]

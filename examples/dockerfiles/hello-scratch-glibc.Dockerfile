@@ -2,16 +2,19 @@
 # hello-scratch-glibc: static glibc binary on scratch.
 
 FROM gcc:14-bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -static -O2 -o /out/hello ./*.c
+gcc -static -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/hello ./*.c -Wl,--build-id=none
 strip --strip-all /out/hello
 SLIM_RUN
 
 FROM gcc:14-bookworm AS rootfs
+ARG SOURCE_DATE_EPOCH
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /rootfs/etc /rootfs/home/nonroot
@@ -20,10 +23,20 @@ printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
 chown 65532:65532 /rootfs/home/nonroot
 mkdir -p /rootfs/tmp
 chmod 1777 /rootfs/tmp
+find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/hello /files/usr/local/bin/hello
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /
-COPY --from=build /out/hello /usr/local/bin/hello
+COPY --from=files /files/ /
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/hello"]

@@ -2,21 +2,24 @@
 # hello-scratch-musl-debug: static musl binary on scratch (with a busybox debug shell).
 
 FROM alpine:3.20 AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
 RUN <<'SLIM_RUN'
 set -e
 apk add --no-cache gcc musl-dev binutils
 SLIM_RUN
 
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -static -O2 -o /out/hello ./*.c
+gcc -static -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/hello ./*.c -Wl,--build-id=none
 strip --strip-all /out/hello
 SLIM_RUN
 
 FROM alpine:3.20 AS rootfs
+ARG SOURCE_DATE_EPOCH
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /rootfs/etc /rootfs/home/nonroot
@@ -25,13 +28,23 @@ printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/rootfs/etc/group
 chown 65532:65532 /rootfs/home/nonroot
 mkdir -p /rootfs/tmp
 chmod 1777 /rootfs/tmp
+find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+SLIM_RUN
+
+FROM build AS files
+ARG SOURCE_DATE_EPOCH
+COPY --from=busybox:1.36-musl /bin/busybox /files/busybox/busybox
+RUN <<'SLIM_RUN'
+set -e
+mkdir -p /files/usr/local/bin
+cp -a /out/hello /files/usr/local/bin/hello
+for applet in $(/files/busybox/busybox --list); do [ "$applet" = busybox ] || ln -s /busybox/busybox "/files/busybox/$applet"; done
+find /files -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 SLIM_RUN
 
 FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /
-COPY --from=build /out/hello /usr/local/bin/hello
-COPY --from=busybox:1.36-musl /bin/busybox /busybox/busybox
-RUN ["/busybox/busybox", "--install", "-s", "/busybox"]
+COPY --from=files /files/ /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/busybox
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/hello"]

@@ -2,12 +2,14 @@
 # hello-single-stage: the toolchain image itself, no second stage (the unoptimised reference).
 
 FROM gcc:14-bookworm AS build
+ARG BUILDKIT_SBOM_SCAN_STAGE
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
 COPY . .
 RUN <<'SLIM_RUN'
 set -e
 mkdir -p /out
-gcc -O2 -o /out/hello ./*.c
+gcc -ffile-prefix-map=/src=. -fdebug-prefix-map=/src=. -O2 -o /out/hello ./*.c -Wl,--build-id=none
 strip --strip-all /out/hello
 SLIM_RUN
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from slim_bake import engine
 from slim_bake.errors import BuildError, UsageError
-from slim_bake.plan import Plan, Target
+from slim_bake.plan import Plan, Target, source_date_epochs
 from slim_bake.progress import BuildxProgress, shown
 from slim_bake.safe_text import warn
 
@@ -76,7 +76,9 @@ class Output:
 
 def oci_exporter(dest: Path) -> str:
     """buildx's exporter spec for an OCI layout (a directory, not a tar) at `dest`."""
-    return f"type=oci,dest={dest},tar=false"
+    # rewrite-timestamp: file mtimes clamped to SOURCE_DATE_EPOCH (only the OCI exporter
+    # honours it here: --load ignores it, the containerd store's unpack refuses it).
+    return f"type=oci,dest={dest},tar=false,rewrite-timestamp=true"
 
 
 def oci_directory(value: str) -> Path:
@@ -98,14 +100,21 @@ def base_image(target: Target) -> str:
 # --- Running buildx ---------------------------------------------------------------------
 
 
-def build(plan: Plan, targets: list[Target], *, builder: str | None, notify: Notify) -> set[str]:
+def build(
+    plan: Plan,
+    targets: list[Target],
+    *,
+    builder: str | None,
+    notify: Notify,
+    extra: tuple[str, ...] = (),
+) -> set[str]:
     """Names of the targets built and loaded in this run.
 
     When a bake fails, buildx cancels the targets still building. The targets its
     progress shows broken are left out and the others are baked again, together: one
     more bake per round in which a broken target showed, however many targets there are."""
     tags = {t.name: t.tags[0] for t in targets}
-    options = _platform_options(plan, notify)
+    options = [*_common_options(plan, targets, notify), *extra]  # extra: e.g. --no-cache
     remaining = list(tags)
     built: set[str] = set()
     before: dict[str, str | None] | None = None
@@ -137,7 +146,7 @@ def export(
     """`--output registry|oci`: the targets built and exported in this run, each with
     the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>)."""
     tags = {t.name: t.tags[0] for t in targets}
-    options = _platform_options(plan, notify)
+    options = _common_options(plan, targets, notify)
     before = _tag_snapshot(list(tags.values()))
     try:
         remaining = list(tags)
@@ -420,6 +429,16 @@ def _quiet(command: list[str]) -> str | None:
         return None
     lines = (done.stderr or done.stdout).strip().splitlines()
     return lines[0] if lines else f"exit code {done.returncode}"
+
+
+def _common_options(plan: Plan, targets: list[Target], notify: Notify) -> list[str]:
+    """What every bake of these targets passes, whatever the output: the platform, and
+    each target's SOURCE_DATE_EPOCH (reproducible: one commit, one digest)."""
+    epochs = source_date_epochs(plan, targets)
+    return [
+        *_platform_options(plan, notify),
+        *(f"--set={name}.args.SOURCE_DATE_EPOCH={epoch}" for name, epoch in epochs.items()),
+    ]
 
 
 def _platform_options(plan: Plan, notify: Notify) -> list[str]:

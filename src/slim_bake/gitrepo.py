@@ -94,3 +94,14 @@ def blob_size(directory: Path, ref: str, path: str) -> Done:
 
 def blob(directory: Path, ref: str, path: str) -> Done:
     return git(directory, "cat-file", "blob", f"{ref}:{path}")
+
+
+def last_commit_time(directory: Path, path: Path) -> int | None:
+    """The commit time (seconds since the epoch) of the last commit that touched `path`
+    (a file or folder, `directory`'s repository); None outside git or when no commit
+    touched it (new, uncommitted files)."""
+    try:
+        done = git(directory, "log", "-1", "--format=%ct", "--", str(path))
+    except GitUnavailable:
+        return None
+    return int(done.text) if done.ok and done.text.isdigit() else None

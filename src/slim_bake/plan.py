@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from slim_bake import presets
+from slim_bake import gitrepo, presets
 from slim_bake.config import (
     CUSTOM_LANGUAGE,
     Artifact,
@@ -25,6 +25,9 @@ from slim_bake.config import (
 from slim_bake.presets import BuildSystem, Flavour, Language, Runtime, VarValue
 
 BINARY_DIR = "/usr/local/bin"
+# Outside git (or for a context no commit touched) SOURCE_DATE_EPOCH is this: the same on
+# every machine, where the newest mtime would depend on the checkout.
+NO_COMMIT_EPOCH = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,17 @@ class Plan:
         for name in names:
             wanted.update(self.groups.get(name, (name,)))
         return [t for t in self.targets if t.name in wanted]
+
+
+def source_date_epochs(plan: Plan, targets: list[Target]) -> dict[str, int]:
+    """SOURCE_DATE_EPOCH of each target: the commit time of the last commit that touched
+    its artifact's context (NO_COMMIT_EPOCH outside git), so that one commit gives one
+    image digest on any machine. Asked once per context."""
+    times: dict[str, int] = {}
+    for context in dict.fromkeys(t.artifact.context for t in targets):
+        found = gitrepo.last_commit_time(plan.config.directory, plan.config.directory / context)
+        times[context] = NO_COMMIT_EPOCH if found is None else found
+    return {t.name: times[t.artifact.context] for t in targets}
 
 
 def make_plan(config: Config) -> Plan:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from slim_bake import presets
 from slim_bake.config import load_config
 from slim_bake.output import render_all
 from slim_bake.plan import make_plan
@@ -24,3 +25,9 @@ def render(root: Path, artifacts: dict[str, Any], **top: Any) -> dict[str, str]:
 
 def c(runtimes: list[str], **extra: Any) -> dict[str, Any]:
     return {"lang": "c", "runtimes": runtimes, **extra}
+
+
+# What every C/C++ build gets first, for reproducible builds (languages.yaml).
+_C_VARS = presets.languages()["c"].vars
+REPRO_CFLAGS = " ".join(_C_VARS["repro_cflags"].default)
+REPRO_LDFLAGS = " ".join(_C_VARS["repro_ldflags"].default)

@@ -77,7 +77,9 @@ def test_oci_writes_one_layout_per_target(plan: Plan, tmp_path: Path) -> None:
     assert "--load" not in command
     sets = [command[i + 1] for i, word in enumerate(command) if word == "--set"]
     assert sets == [
-        f"{name}.output=type=oci,dest={tmp_path / 'layouts' / name},tar=false" for name in NAMES[:2]
+        f"{name}.output=type=oci,dest={tmp_path / 'layouts' / name},tar=false"
+        ",rewrite-timestamp=true"
+        for name in NAMES[:2]
     ]
 
 

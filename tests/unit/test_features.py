@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.features_helpers import c, render
+from support.features_helpers import REPRO_CFLAGS, REPRO_LDFLAGS, c, render
 from support.render_helpers import load_hcl, parse, stages
 
 from slim_bake.errors import ConfigError
@@ -89,14 +89,14 @@ def test_make_gets_slims_compiler_flags_and_static_link(tmp_path: Path) -> None:
     assert make[1].startswith("-j")
     variables = assignments(make)
     assert variables["CC"] == "gcc" and variables["CXX"] == "g++"
-    assert variables["CFLAGS"] == "-O2 -Wall"
-    assert variables["LDFLAGS"] == "-static"
+    assert variables["CFLAGS"] == f"{REPRO_CFLAGS} -O2 -Wall"
+    assert variables["LDFLAGS"] == f"-static {REPRO_LDFLAGS}"
     assert make[-2:] == ["V=1", "all"]
     assert ["cp", "/src/app", "/out/app"] in commands  # no install: the Makefile's output
     dynamic = assignments(
         one(build_commands(dockerfile(files, "app-debian-slim")["build"]), "make")
     )
-    assert dynamic["LDFLAGS"] == ""
+    assert dynamic["LDFLAGS"] == REPRO_LDFLAGS
 
 
 def test_make_install_and_named_outputs(tmp_path: Path) -> None:
@@ -116,8 +116,9 @@ def test_cmake_passes_compiler_flags_linker_flags_and_installs(tmp_path: Path) -
     defines = dict(w[2:].split("=", 1) for w in configure if w.startswith("-D"))
     assert defines["CMAKE_BUILD_TYPE"] == "None"  # slim's flags only, no -O3 from Release
     assert defines["CMAKE_C_COMPILER"] == "gcc" and defines["CMAKE_CXX_COMPILER"] == "g++"
-    assert defines["CMAKE_C_FLAGS"].startswith("-Os -ffunction-sections")
-    assert defines["CMAKE_EXE_LINKER_FLAGS"].startswith("-static -Wl,--gc-sections")
+    assert defines["CMAKE_C_FLAGS"].startswith(f"{REPRO_CFLAGS} -Os -ffunction-sections")
+    linker = defines["CMAKE_EXE_LINKER_FLAGS"]
+    assert linker.startswith(f"-static {REPRO_LDFLAGS} -Wl,--gc-sections")
     assert defines["BUILD_SHARED_LIBS"] == "OFF" and defines["BUILD_TESTING"] == "OFF"
     assert build_step[:3] == ["cmake", "--build", "/tmp/slim-build"]
     assert ["DESTDIR=/install", "cmake", "--install", "/tmp/slim-build"] in commands
@@ -131,7 +132,13 @@ def test_meson_static_uses_static_libraries_and_plain_buildtype(tmp_path: Path) 
     [setup] = [c for c in commands if "meson" in c and "setup" in c]
     env = assignments(setup[: setup.index("meson")])
     # musl-gcc's preset is Alpine's gcc (a musl toolchain)
-    assert env == {"CC": "gcc", "CXX": "g++", "CFLAGS": "-O2", "CXXFLAGS": "", "LDFLAGS": "-static"}
+    assert env == {
+        "CC": "gcc",
+        "CXX": "g++",
+        "CFLAGS": f"{REPRO_CFLAGS} -O2",
+        "CXXFLAGS": REPRO_CFLAGS,
+        "LDFLAGS": f"-static {REPRO_LDFLAGS}",
+    }
     assert "--default-library=static" in setup and "--buildtype=plain" in setup
     assert ["meson", "install", "-C", "/tmp/slim-build", "--destdir", "/install"] in commands
 
@@ -143,7 +150,7 @@ def test_autotools_configures_with_the_standard_variables(tmp_path: Path) -> Non
     [configure] = [c for c in commands if c[:1] == ["./configure"]]
     variables = assignments(configure)
     assert "--prefix=/usr/local" in configure and configure[-1] == "--disable-nls"
-    assert variables["CC"] == "gcc" and variables["LDFLAGS"] == "-static"
+    assert variables["CC"] == "gcc" and variables["LDFLAGS"] == f"-static {REPRO_LDFLAGS}"
     assert ["make", "DESTDIR=/install", "install"] in commands
 
 
@@ -177,7 +184,8 @@ def test_cpp_musl_uses_alpines_gxx(tmp_path: Path) -> None:
     build = dockerfile(files, "app-scratch-musl")["build"]
     text = files["dockerfiles/app-scratch-musl.Dockerfile"]
     assert "FROM alpine:3.20 AS build" in text
-    assert "g++" in run_mounts_and_commands(build[0])[1][0]  # apk add g++ ...
+    setup = next(i for i in build if i["instruction"] == "RUN")
+    assert "g++" in run_mounts_and_commands(setup)[1][0]  # apk add g++ ...
 
 
 # --- packages and caches --------------------------------------------------------------------
@@ -264,7 +272,8 @@ def test_every_executable_and_link_reaches_the_runtime_and_the_closure(tmp_path:
     closure_env = [i["value"] for i in stage["closure"] if i["instruction"] == "ENV"]
     assert 'SLIM_BINARIES="/out/server /out/cli"' in closure_env[0]
     runtime = [i["value"] for i in stage["runtime"] if i["instruction"] == "COPY"]
-    assert "--from=build /out/ /usr/local/bin/" in runtime
+    assert "--from=files /files/ /" in runtime
+    assert ["cp", "-a", "/out/.", "/files/usr/local/bin/"] in build_commands(stage["files"])
     entry = [i for i in stage["runtime"] if i["instruction"] == "ENTRYPOINT"]
     assert json.loads(entry[0]["value"]) == ["/usr/local/bin/server"]
 
@@ -364,4 +373,4 @@ def test_any_flag_reaches_the_command_as_one_word(tmp_path: Path, flags: list[st
     configure = [c for c in commands if c[:1] == ["cmake"]][0]
     assert configure[-len(flags) :] == flags
     defines = [w for w in configure if w.startswith("-DCMAKE_C_FLAGS=")]
-    assert defines == ["-DCMAKE_C_FLAGS=" + " ".join(["-O2", *flags])]
+    assert defines == ["-DCMAKE_C_FLAGS=" + " ".join([REPRO_CFLAGS, "-O2", *flags])]

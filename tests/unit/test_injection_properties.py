@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.buildkit_rules import parse, run_commands, stage_names
+from support.features_helpers import REPRO_CFLAGS
 from support.injection_helpers import dockerfile, render
 from support.render_helpers import load_hcl
 
@@ -83,7 +84,7 @@ def test_a_hash_in_a_custom_command_cannot_comment_out_the_copy_of_the_output(
     assert "\nmake # build it\ncp /src/bin/tool /out/tool\n" in build
 
 
-@pytest.mark.parametrize("image", ["build", "Runtime", "CLOSURE", "rootfs"])
+@pytest.mark.parametrize("image", ["build", "Runtime", "CLOSURE", "rootfs", "Files"])
 @pytest.mark.parametrize("spelled", ["string", "mapping"])
 def test_a_base_image_named_like_a_stage_is_refused_at_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str, spelled: str
@@ -435,7 +436,8 @@ def test_flags_reach_the_compiler_as_exactly_these_words(
         env={"PATH": str(stub)}, cwd=tmp_path, capture_output=True, check=True,
     )  # fmt: skip
     argv = out.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
-    assert argv[: 1 + len(cflags) + 1] == ["-O2", *cflags, "-o"]
+    first = [*REPRO_CFLAGS.split(), "-O2", *cflags, "-o"]  # the reproducible-build flags first
+    assert argv[: len(first)] == first
     assert argv[-len(ldflags) or len(argv) :] == ldflags
 
 

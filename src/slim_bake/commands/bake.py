@@ -8,7 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from slim_bake import repro
 from slim_bake.bake import Mode, Output, oci_directory
+from slim_bake.bake import build as bake_build
 from slim_bake.commands._options import add_config_argument, add_output_arguments
 from slim_bake.commands.report import show
 from slim_bake.config import load_config
@@ -20,7 +22,7 @@ from slim_bake.report import build
 from slim_bake.report.compare import compare
 from slim_bake.report.model import Report
 from slim_bake.report.reading import load_report, targets_of_plan
-from slim_bake.safe_text import say, visible
+from slim_bake.safe_text import say, visible, warn
 from slim_bake.shards import parse_shard, select_shard
 
 DEFAULT_OCI_DIR = "slim-oci"
@@ -66,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build only shard I of N of the selected targets (for a CI matrix; join the"
         " reports with `slim report merge`); balanced by the baseline's sizes when given",
     )
+    parser.add_argument(
+        "--repro-check",
+        action="store_true",
+        help="build the targets twice from an empty cache and compare the images; exit 1"
+        " naming the layers and files that differ when a target is not reproducible",
+    )
     add_output_arguments(parser)
 
 
@@ -83,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if shard is not None:
         targets = in_shard(targets, shard, base)
     regenerate_first(plan)
+    if args.repro_check:
+        return repro_check(plan, targets, args.builder)
     results = bake_targets(
         plan, targets, builder=args.builder, run_smoke=not args.no_smoke, output=output
     )
@@ -100,6 +110,18 @@ def output_of(args: argparse.Namespace, plan: Plan) -> Output:
     if mode is Mode.OCI:
         return Output(mode, oci_directory(args.oci_dir))
     return Output(mode)
+
+
+def repro_check(plan: Plan, targets: list[Target], builder: str | None) -> int:
+    """Two empty-cache builds of `targets`, compared (slim_bake.repro): 1 when one differs."""
+    again = ("--no-cache",)
+    outcomes = repro.check(
+        targets, lambda: bake_build(plan, targets, builder=builder, notify=warn, extra=again)
+    )
+    for outcome in outcomes:
+        for line in repro.describe(outcome):
+            say(visible(line))
+    return 0 if all(o.reproducible for o in outcomes) else 1
 
 
 def head_report(

@@ -17,7 +17,7 @@ DEFAULT_CLOSURE_EXTRA = ("libgcc_s.so.1",)
 RESERVED_NAMES = {"default", "docker-metadata-action"}
 # The stages render/dockerfile.py writes: `FROM <name>` names the stage, not an image
 # (BuildKit compares case-insensitively), so no base image may be called so.
-STAGE_NAMES = ("build", "closure", "rootfs", "runtime")
+STAGE_NAMES = ("build", "closure", "rootfs", "files", "runtime")
 # The line that ends each RUN heredoc (render/dockerfile.py run_script).
 RUN_TERMINATOR = "SLIM_RUN"
 # The names slim gives generated files in the Dockerfiles folder (only such files are swept).
@@ -138,6 +138,15 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Attest:
+    """slim.yaml's `attest:`: the attestations bake asks BuildKit for."""
+
+    provenance: str | None = None  # "min" | "max"; None: none asked for
+    sbom: bool = False
+    sbom_generator: str | None = None  # None: BuildKit's default scanner image
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # slim.yaml
     root: Path  # the repository root contexts must stay inside
@@ -149,6 +158,7 @@ class Config:
     artifacts: tuple[Artifact, ...]
     # language → profile name → profile: the presets with slim.yaml's `profiles:`
     profiles: dict[str, dict[str, Profile]] = field(default_factory=dict)
+    attest: Attest = field(default_factory=Attest)
 
     @property
     def directory(self) -> Path:

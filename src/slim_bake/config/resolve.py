@@ -13,6 +13,7 @@ from slim_bake.config.model import (
     CUSTOM_LANGUAGE,
     DEFAULT_CLOSURE_EXTRA,
     Artifact,
+    Attest,
     Base,
     Budget,
     BuildSettings,
@@ -51,6 +52,16 @@ def resolve(doc: Document, path: Path, root: Path) -> Config:
         bake_file=Path(output.get("bake", "docker-bake.hcl")).as_posix(),
         artifacts=artifacts,
         profiles=profiles,
+        attest=_attest(data.get("attest", {})),
+    )
+
+
+def _attest(spec: dict[str, Any]) -> Attest:
+    provenance = spec.get("provenance", False)
+    return Attest(
+        provenance=provenance or None,
+        sbom=bool(spec.get("sbom", False)),
+        sbom_generator=spec.get("sbom_generator"),
     )
 
 
