@@ -149,6 +149,7 @@ class Config:
     artifacts: tuple[Artifact, ...]
     # language → profile name → profile: the presets with slim.yaml's `profiles:`
     profiles: dict[str, dict[str, Profile]] = field(default_factory=dict)
+    pins_file: str = "bases.Dockerfile"  # relative to path.parent (slim pin, pinfile.py)
 
     @property
     def directory(self) -> Path:

@@ -51,6 +51,7 @@ def resolve(doc: Document, path: Path, root: Path) -> Config:
         bake_file=Path(output.get("bake", "docker-bake.hcl")).as_posix(),
         artifacts=artifacts,
         profiles=profiles,
+        pins_file=Path(data.get("pins", "bases.Dockerfile")).as_posix(),
     )
 
 
