@@ -41,7 +41,7 @@ class Found:
     source: str  # "registry", "local engine", or why none was found
 
 
-class _Unreachable(Exception):
+class Unreachable(Exception):
     """The registry did not answer usefully; the reason, for the user."""
 
 
@@ -54,22 +54,22 @@ def registry_url(ref: Reference) -> str:
 
 
 def registry_digest(image: str, timeout: float = TIMEOUT) -> str:
-    """The digest the registry gives `image`'s tag; _Unreachable otherwise."""
+    """The digest the registry gives `image`'s tag; Unreachable otherwise."""
     ref = parse_reference(image)
     if ref is None:
-        raise _Unreachable("not an image reference")
+        raise Unreachable("not an image reference")
     url = registry_url(ref)
     try:
         return _manifest_digest(url, {}, timeout)
     except urllib.error.HTTPError as exc:
         challenge = exc.headers.get("WWW-Authenticate", "") if exc.code == 401 else ""
         if not challenge.lower().startswith("bearer "):
-            raise _Unreachable(f"registry answered HTTP {exc.code}") from None
-    token = _anonymous_token(challenge, ref, timeout)
+            raise Unreachable(f"registry answered HTTP {exc.code}") from None
+    token = anonymous_token(challenge, ref, timeout)
     try:
         return _manifest_digest(url, {"Authorization": f"Bearer {token}"}, timeout)
     except urllib.error.HTTPError as exc:
-        raise _Unreachable(f"registry answered HTTP {exc.code}") from None
+        raise Unreachable(f"registry answered HTTP {exc.code}") from None
 
 
 def _manifest_digest(url: str, headers: dict[str, str], timeout: float) -> str:
@@ -86,16 +86,16 @@ def _manifest_digest(url: str, headers: dict[str, str], timeout: float) -> str:
     except urllib.error.HTTPError:
         raise
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise _Unreachable(f"no answer from {urllib.parse.urlsplit(url).netloc}: {exc}") from None
+        raise Unreachable(f"no answer from {urllib.parse.urlsplit(url).netloc}: {exc}") from None
 
 
-def _anonymous_token(challenge: str, ref: Reference, timeout: float) -> str:
+def anonymous_token(challenge: str, ref: Reference, timeout: float) -> str:
     fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
     realm = fields.get("realm", "")
     parts = urllib.parse.urlsplit(realm)
     local = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme != "https" and not (parts.scheme == "http" and local):
-        raise _Unreachable(f"token realm {realm!r} is not an https address")
+        raise Unreachable(f"token realm {realm!r} is not an https address")
     query = {"scope": fields.get("scope") or f"repository:{ref.path}:pull"}
     if "service" in fields:
         query["service"] = fields["service"]
@@ -104,10 +104,10 @@ def _anonymous_token(challenge: str, ref: Reference, timeout: float) -> str:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             data: Any = json.loads(_bounded(response))
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise _Unreachable(f"no anonymous token from {parts.netloc}: {exc}") from None
+        raise Unreachable(f"no anonymous token from {parts.netloc}: {exc}") from None
     token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
-        raise _Unreachable(f"no anonymous token from {parts.netloc}")
+        raise Unreachable(f"no anonymous token from {parts.netloc}")
     return token
 
 
@@ -148,7 +148,7 @@ def resolve_digest(image: str, *, registry: bool = True) -> Found:
     if registry:
         try:
             return Found(registry_digest(image), "registry")
-        except _Unreachable as exc:
+        except Unreachable as exc:
             reason = str(exc)
     digest, source = engine_digest(image)
     return Found(digest, source if digest else f"{reason}; {source}")

@@ -4,6 +4,10 @@ update that leaves every generated file as it was."""
 
 from __future__ import annotations
 
+import hashlib
+import http.server
+import threading
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -235,3 +239,82 @@ def test_a_configured_pins_path_is_used(
     main(["pin", "-c", str(path)])
     assert (path.parent / "ci" / "pins.Dockerfile").is_file()
     assert 'dockerfile = "ci/pins.Dockerfile"' in (path.parent / "docker-bake.hcl").read_text()
+
+
+class _Registry(http.server.BaseHTTPRequestHandler):
+    """A registry that wants an anonymous bearer token, as Docker Hub does; `digest`
+    False: no Docker-Content-Digest header (the body's SHA-256 is the digest)."""
+
+    manifest = b'{"schemaVersion": 2}'
+    send_digest = True
+    seen: list[tuple[str, str, str]] = []
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def _answer(self, body: bool) -> None:
+        auth = self.headers.get("Authorization", "")
+        self.seen.append((self.command, self.path, self.headers.get("Accept", "")))
+        port = self.server.server_address[1]
+        if self.path.startswith("/token?"):
+            query = urllib.parse.parse_qs(self.path.split("?", 1)[1])
+            self.seen.append(("token", query["scope"][0], query["service"][0]))
+            self._send(200, {"Content-Type": "application/json"}, b'{"token": "t0k"}', body)
+        elif auth != "Bearer t0k":
+            realm = f'Bearer realm="http://127.0.0.1:{port}/token",service="test"'
+            self._send(401, {"WWW-Authenticate": realm}, b"", body)
+        elif self.path == "/v2/team/base/manifests/1":
+            digest = "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+            headers = {"Docker-Content-Digest": digest} if self.send_digest else {}
+            self._send(200, headers, self.manifest, body)
+        else:
+            self._send(404, {}, b"", body)
+
+    def _send(self, code: int, headers: dict[str, str], data: bytes, body: bool) -> None:
+        self.send_response(code)
+        for key, value in {**headers, "Content-Length": str(len(data))}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("send_digest", [True, False])
+def test_the_registry_is_asked_with_an_anonymous_token(
+    send_digest: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Registry, "send_digest", send_digest)
+    monkeypatch.setattr(_Registry, "seen", [])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        digest = pins.registry_digest(f"127.0.0.1:{port}/team/base:1", timeout=5)
+        assert digest == "sha256:" + hashlib.sha256(_Registry.manifest).hexdigest()
+        first = _Registry.seen[0]
+        assert first[:2] == ("HEAD", "/v2/team/base/manifests/1")
+        assert "application/vnd.oci.image.index.v1+json" in first[2]
+        assert "application/vnd.docker.distribution.manifest.v2+json" in first[2]
+        assert ("token", "repository:team/base:pull", "test") in _Registry.seen
+        gets = [seen for seen in _Registry.seen if seen[:2] == ("GET", first[1])]
+        assert bool(gets) is not send_digest  # the body is read only without the header
+        with pytest.raises(pins.Unreachable, match="HTTP 404"):
+            pins.registry_digest(f"127.0.0.1:{port}/team/other:1", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_token_realm_over_plain_http_elsewhere_is_refused() -> None:
+    ref = pinfile.parse_reference("ghcr.io/x/y:1")
+    assert ref is not None
+    challenge = 'Bearer realm="http://ghcr.io/token",service="ghcr.io"'
+    with pytest.raises(pins.Unreachable, match="not an https address"):
+        pins.anonymous_token(challenge, ref, 1)
