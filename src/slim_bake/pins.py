@@ -121,15 +121,20 @@ def _bounded(response: Any) -> bytes:
 def engine_digest(image: str) -> tuple[str | None, str]:
     """The repository digest the local engine recorded for `image` (a pull or push
     records one; an image built or loaded locally has none), or why there is none."""
-    import docker
-
     from slim_bake.engine import client
+    from slim_bake.errors import BuildError
 
     ref = parse_reference(image)
     if ref is None:
         return None, "not an image reference"
     try:
-        found = client().images.get(image)
+        engine = client()  # BuildError without the docker SDK or an engine
+    except BuildError as exc:
+        return None, f"and no local engine: {exc}"
+    import docker
+
+    try:
+        found = engine.images.get(image)
     except docker.errors.ImageNotFound:
         return None, "not in the local engine either"
     for entry in found.attrs.get("RepoDigests") or ():

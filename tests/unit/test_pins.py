@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from support.renovate_helpers import RENOVATE_FILES, renovate_deps, renovate_update
 
 from slim_bake import pinfile, pins
@@ -318,3 +319,15 @@ def test_a_token_realm_over_plain_http_elsewhere_is_refused() -> None:
     challenge = 'Bearer realm="http://ghcr.io/token",service="ghcr.io"'
     with pytest.raises(pins.Unreachable, match="not an https address"):
         pins.anonymous_token(challenge, ref, 1)
+
+
+def test_the_bot_examples_name_the_default_pins_file_and_leave_generated_files_alone() -> None:
+    examples = Path(__file__).resolve().parents[2] / "workflows-examples"
+    renovate = (examples / "renovate.json5").read_text()
+    assert f'matchFileNames: ["{pinfile.DEFAULT_PATH}"]' in renovate
+    assert 'matchFileNames: ["dockerfiles/**"]' in renovate  # output.dockerfiles' default
+    dependabot = yaml.safe_load((examples / "dependabot.yaml").read_text())
+    (update,) = dependabot["updates"]
+    # Dependabot reads the Dockerfiles of one folder, not below: slim.yaml's, not dockerfiles/.
+    assert (update["package-ecosystem"], update["directory"]) == ("docker", "/")
+    assert any(p.search(pinfile.DEFAULT_PATH) for p in RENOVATE_FILES)

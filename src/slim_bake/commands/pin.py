@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from slim_bake.plan import make_plan
 
     config = load_config(Path(args.config))
-    old = make_plan(config).pins
-    images = sorted({image for t in make_plan(config, old).targets for image in t.images})
+    current = make_plan(config)
+    old = current.pins
+    images = sorted({image for t in current.targets for image in t.images})
     taken = {pin.stage for pin in old.values()} | set(images)
     pins: list[pinfile.Pin] = []
     missing = 0
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
             say(f"slim: {shown_image}: pinned in slim.yaml itself")
             continue
         if ref is None or ref.tag is None:
-            say(f"slim: {shown_image}: not pinned: name it with a tag in slim.yaml", sys.stderr)
+            why = "no tag: name one in slim.yaml" if ref else "not a plain image reference"
+            say(f"slim: {shown_image}: not pinned: {why}", sys.stderr)
             missing += 1
             continue
         found = resolve_digest(image, registry=not args.no_registry)
