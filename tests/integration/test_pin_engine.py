@@ -54,7 +54,8 @@ def pushed() -> Iterator[tuple[str, list[str]]]:
     yield tag, pushed
     for digest in pushed:
         delete_from_registry(name, digest)
-    remove_images([tag])
+    # The tag, and the digest references the engine keeps of each push.
+    remove_images([tag, *(f"{REGISTRY}/{name}@{digest}" for digest in pushed)])
 
 
 def test_pin_bake_and_a_bot_update(tmp_path: Path, pushed: tuple[str, list[str]]) -> None:
