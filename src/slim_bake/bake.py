@@ -93,8 +93,9 @@ def oci_directory(value: str) -> Path:
 
 
 def base_image(target: Target) -> str:
-    """The FROM of the target's runtime stage ("scratch" for the empty image)."""
-    return target.base.image if target.base is not None else target.build.toolchain.image
+    """The FROM of the target's runtime stage ("scratch" for the empty image), with
+    its digest when the pins file pins it (what the build really used)."""
+    return target.runtime_base
 
 
 # --- Running buildx ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ COMMANDS = {
     "init": "write a first slim.yaml for the repository here (never overwrites one)",
     "generate": "write the Dockerfiles and docker-bake.hcl for slim.yaml",
     "check": "exit 1 if the generated files are missing, stale or edited (writes nothing)",
+    "pin": "pin each base image tag to its digest in the pins file (bases.Dockerfile) bots update",
     "validate": "validate slim.yaml (file:line:column errors)",
     "schema": "print the JSON Schema of slim.yaml",
     "bake": "build the targets with docker buildx bake, smoke-run, measure and budget them",

@@ -3,13 +3,14 @@ resolved from the presets and slim.yaml."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from slim_bake import gitrepo, presets
+from slim_bake import gitrepo, pinfile, presets
 from slim_bake.config import (
     CUSTOM_LANGUAGE,
     Artifact,
@@ -22,6 +23,7 @@ from slim_bake.config import (
     merge_list,
     split_runtime,
 )
+from slim_bake.pinfile import Pin
 from slim_bake.presets import BuildSystem, Flavour, Language, Runtime, VarValue
 
 BINARY_DIR = "/usr/local/bin"
@@ -67,6 +69,23 @@ class Target:
     smoke: Smoke | None
 
     nonroot_base: bool  # the base image has the nonroot user already (distroless)
+    # The images its Dockerfile names (FROM, COPY --from) that the pins file pins.
+    pins: tuple[Pin, ...] = ()
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image the target's Dockerfile names, scratch left out."""
+        named = [self.build.toolchain.image]
+        named += [self.base.image] if self.base is not None else []
+        named += [self.busybox.image] if self.busybox is not None else []
+        return tuple(i for i in dict.fromkeys(named) if i != "scratch")
+
+    @property
+    def runtime_base(self) -> str:
+        """The FROM of the runtime stage as built: with the pinned digest when pinned
+        ("scratch" for the empty image)."""
+        image = self.base.image if self.base is not None else self.build.toolchain.image
+        return next((pin.reference for pin in self.pins if pin.image == image), image)
 
     @property
     def entrypoint(self) -> str:
@@ -89,6 +108,7 @@ class Plan:
     config: Config
     targets: tuple[Target, ...]
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pins: dict[str, Pin] = field(default_factory=dict)  # image → its line of the pins file
 
     def select(self, names: list[str]) -> list[Target]:
         """Targets named directly or through a group, in plan order."""
@@ -109,9 +129,12 @@ def source_date_epochs(plan: Plan, targets: list[Target]) -> dict[str, int]:
     return {t.name: times[t.artifact.context] for t in targets}
 
 
-def make_plan(config: Config) -> Plan:
+def make_plan(config: Config, pins: dict[str, Pin] | None = None) -> Plan:
+    """The plan of `config`, with `pins` (default: read from its pins file)."""
+    if pins is None:
+        pins = pinfile.read(config.directory / config.pins_file, config.pins_file)
     targets = tuple(
-        _target(config, artifact, runtime)
+        _pinned(_target(config, artifact, runtime), pins)
         for artifact in config.artifacts
         for runtime in artifact.runtimes
     )
@@ -120,7 +143,12 @@ def make_plan(config: Config) -> Plan:
         groups[artifact.name] = tuple(t.name for t in targets if t.artifact is artifact)
     for runtime in dict.fromkeys(t.runtime for t in targets):
         groups[runtime] = tuple(t.name for t in targets if t.runtime == runtime)
-    return Plan(config, targets, groups)
+    return Plan(config, targets, groups, pins)
+
+
+def _pinned(target: Target, pins: dict[str, Pin]) -> Target:
+    found = tuple(pins[image] for image in target.images if image in pins)
+    return dataclasses.replace(target, pins=found) if found else target
 
 
 def _target(config: Config, artifact: Artifact, runtime: str) -> Target:

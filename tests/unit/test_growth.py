@@ -17,7 +17,9 @@ from support.report_samples import (
 
 from slim_bake.config import Budget
 from slim_bake.report.compare import compare
+from slim_bake.report.explain import digest_change
 from slim_bake.report.model import FILE_LIMIT, State
+from slim_bake.report.terminal import why_lines
 from slim_bake.units import parse_growth
 
 PERCENT_5 = Budget(max_growth=parse_growth("5%"), spelled={"max_growth": "5%"})
@@ -207,3 +209,23 @@ def test_base_layers_are_not_counted_as_ours() -> None:
     measured = figures([(10, COPY_ROOTFS)], [], ("debian", "sha256:" + "4" * 64, 1_000))
     assert measured.layers[0].diff_id == BASE_LAYER and measured.layers[0].from_base
     assert measured.base_size == 1_000
+
+
+def test_a_pinned_base_at_a_new_digest_is_named_with_both_digests() -> None:
+    binary, files = [(683_000, COPY_BINARY)], [("/usr/local/bin/hello", 683_000, 1)]
+    pinned = "distroless:static@sha256:"
+    old = (pinned + "a" * 64, "sha256:" + "1" * 64, 1_530_000)
+    new = (pinned + "b" * 64, "sha256:" + "3" * 64, 1_600_000)
+    base = report(target("hello-distroless-static", figures(binary, files, old)))
+    head = report(target("hello-distroless-static", figures(binary, files, new)))
+    [result] = compare(base, head).targets
+    assert result.explanation is not None
+    words = digest_change(result.explanation.base)
+    assert words == (
+        f"base distroless:static changed (digest sha256:{'a' * 12}… → sha256:{'b' * 12}…)"
+    )
+    assert f"  {words}: +70kB" in why_lines(result)
+    other = ("distroless:cc@sha256:" + "b" * 64, "sha256:" + "3" * 64, 1_600_000)
+    moved = compare(base, report(target("hello-distroless-static", figures(binary, files, other))))
+    assert moved.targets[0].explanation is not None
+    assert digest_change(moved.targets[0].explanation.base) is None  # another image, not a digest

@@ -159,6 +159,7 @@ class Config:
     # language → profile name → profile: the presets with slim.yaml's `profiles:`
     profiles: dict[str, dict[str, Profile]] = field(default_factory=dict)
     attest: Attest = field(default_factory=Attest)
+    pins_file: str = "bases.Dockerfile"  # relative to path.parent (slim pin, pinfile.py)
 
     @property
     def directory(self) -> Path:

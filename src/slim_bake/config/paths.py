@@ -97,6 +97,29 @@ def _check_in_the_way(p: Problems, dockerfiles: str, bake: str) -> None:
             )
 
 
+def check_pins(p: Problems, pins: str, dockerfiles: str, bake: str) -> None:
+    """The pins file (`pins:`) is the user's: beside slim.yaml or below, never where
+    slim writes or sweeps generated files."""
+    target = _resolved(p.path.parent / pins)
+    problem = (
+        (
+            None
+            if not pins.startswith("/") and ".." not in Path(pins).parts
+            else f"{pins!r} must be a path inside slim.yaml's folder"
+        )
+        or _outside(p.root, pins, target)
+        or _is_config(pins, target, p.path)
+    )
+    folder = _resolved(p.path.parent / dockerfiles)
+    if problem is None and target is not None and folder is not None:
+        if target.is_relative_to(folder):
+            problem = f"{pins!r} must not be inside the Dockerfiles folder"
+        elif target == _resolved(p.path.parent / bake):
+            problem = f"{pins!r} is the generated bake file"
+    if problem:
+        p.fail(("pins",), problem)
+
+
 def _outside(root: Path, value: str, target: Path | None) -> str | None:
     """Why `target` (resolved `value`) is no place for generated files, if it is not."""
     if target is None:

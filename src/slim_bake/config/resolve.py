@@ -53,6 +53,7 @@ def resolve(doc: Document, path: Path, root: Path) -> Config:
         artifacts=artifacts,
         profiles=profiles,
         attest=_attest(data.get("attest", {})),
+        pins_file=Path(data.get("pins", "bases.Dockerfile")).as_posix(),
     )
 
 

@@ -45,6 +45,9 @@ def _check_document(p: Problems) -> None:
     paths.check_relative(p, dockerfiles, "dockerfiles")
     paths.check_relative(p, bake, "bake")
     paths.check_outputs(p, Path(dockerfiles).as_posix(), Path(bake).as_posix())
+    pins = p.doc.data.get("pins", "bases.Dockerfile")
+    if isinstance(pins, str) and p.sound("pins"):
+        paths.check_pins(p, Path(pins).as_posix(), Path(dockerfiles).as_posix(), bake)
 
 
 def _check_artifact(

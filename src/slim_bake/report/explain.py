@@ -47,6 +47,22 @@ def _base_change(before: Figures, after: Figures) -> BaseChange:
     )
 
 
+def digest_change(base: BaseChange) -> str | None:
+    """ "base debian:12-slim changed (digest sha256:1a2b… → sha256:3c4d…)" when the base
+    is the same pinned tag at another digest (`slim pin`, a bot's update); else None."""
+    if not base.changed or base.before_image is None or base.after_image is None:
+        return None
+    before, _, old = base.before_image.partition("@")
+    after, _, new = base.after_image.partition("@")
+    if before != after or not old or not new or old == new:
+        return None
+    return f"base {after} changed (digest {_short_digest(old)} → {_short_digest(new)})"
+
+
+def _short_digest(digest: str) -> str:
+    return digest[:19] + "…"  # sha256: and 12 hex digits, as `docker images` shows IDs
+
+
 def instruction(created_by: str) -> str:
     """The Dockerfile instruction as BuildKit recorded it, without its marker."""
     text = created_by.strip()

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import TextIO
 
-from slim_bake.report import wording
+from slim_bake.report import explain, wording
 from slim_bake.report.model import Comparison, State, Status, TargetComparison
 from slim_bake.report.wording import MISSING, format_size, signed_size
 from slim_bake.safe_text import visible
@@ -133,7 +133,10 @@ def why_lines(target: TargetComparison) -> list[str]:
         return []
     lines = [visible(wording.change_line(target, explanation))]
     base = explanation.base
-    if base.changed:
+    digest_change = explain.digest_change(base)
+    if digest_change is not None:
+        lines.append(f"  {visible(digest_change)}: {signed_size(base.delta)}")
+    elif base.changed:
         before, after = visible(base.before_image or "none"), visible(base.after_image or "none")
         lines.append(
             f"  base image changed: {before} ({_short_id(base.before_id)}) →"
