@@ -105,12 +105,16 @@ def _check(target: Target, run_smoke: bool, base_measured: Future[None] | None) 
     if base_measured is not None:
         base_measured.result()  # its layers are then in the cache, not compressed twice
     try:
-        measured: Measurement = measure(tag, base_image(target))
+        measured: Measurement = measure(
+            tag, base_image(target), contents=target.asserts.needs_contents
+        )
     except BuildError as exc:
         return result(target, _unmeasured(f"measurement failed: {exc}"), None, smoked)
     except Exception as exc:
         return result(target, _unmeasured(f"measurement failed: {_describe(exc)}"), None, smoked)
-    return result(target, judge(target.budget, measured, smoked), measured, smoked)
+    return result(
+        target, judge(target.budget, measured, smoked, target.asserts), measured, smoked
+    )
 
 
 def _unmeasured(reason: str) -> Verdict:

@@ -13,6 +13,7 @@ from slim_bake import presets
 from slim_bake.config import (
     CUSTOM_LANGUAGE,
     Artifact,
+    Assertions,
     Base,
     Budget,
     BuildSettings,
@@ -64,6 +65,7 @@ class Target:
     smoke: Smoke | None
 
     nonroot_base: bool  # the base image has the nonroot user already (distroless)
+    asserts: Assertions = Assertions()  # `assert:` for this runtime
 
     @property
     def entrypoint(self) -> str:
@@ -137,6 +139,7 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         labels=_labels(artifact, runtime, preset.description),
         budget=artifact.budgets[runtime],
         smoke=artifact.smoke,
+        asserts=artifact.asserts.get(runtime, Assertions()),
     )
 
 
