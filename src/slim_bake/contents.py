@@ -220,6 +220,7 @@ def _writable(a: Assertions, tree: Tree, base: tuple[bool, ...], c: Any) -> list
         for path, node in sorted(tree.items())
         if node.entry.kind != "symlink"  # a symlink's own mode is always 0777, and unused
         and node.entry.mode & 0o002
+        and not (node.entry.kind == "dir" and node.entry.mode & 0o1000)  # /var/tmp's shape
         and path != _TMP
         and not path.startswith(_TMP + "/")
     ]
