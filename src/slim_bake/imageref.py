@@ -104,15 +104,17 @@ def measure_reference(
     *,
     cache: MeasureCache | None = None,
     platform: str | None = None,
+    contents: bool = False,
 ) -> Measurement:
     """Measure the image `ref` names (see the module's doc); `base_image` is the FROM of
-    its runtime stage, whose leading layers count as the base's. UsageError for a
-    malformed reference, BuildError for an image that cannot be reached or read."""
+    its runtime stage, whose leading layers count as the base's; `contents`: also every
+    layer's entries and the image config, for `assert:`. UsageError for a malformed
+    reference, BuildError for an image that cannot be reached or read."""
     cache = cache or MeasureCache(cache_dir())
     if is_engine_reference(ref):
-        return measuring.measure(engine_name(ref), base_image, cache=cache)
+        return measuring.measure(engine_name(ref), base_image, cache=cache, contents=contents)
     store = open_store(ref)
-    return measure_store(store, base_image, cache=cache, platform=platform)
+    return measure_store(store, base_image, cache=cache, platform=platform, contents=contents)
 
 
 def is_engine_reference(ref: str) -> bool:
@@ -196,6 +198,7 @@ def measure_store(
     *,
     cache: MeasureCache,
     platform: str | None = None,
+    contents: bool = False,
 ) -> Measurement:
     layers, config_digest, created = resolve(store, cache, platform)
     diff_ids = tuple(diff_id for _, diff_id in layers)
@@ -208,14 +211,20 @@ def measure_store(
         )
     stats: dict[str, LayerStats | None] = {}
     for index, (descriptor, diff_id) in enumerate(layers):
-        found = cache.layer(diff_id, with_files=index >= shared)
+        found = cache.layer(diff_id, with_files=index >= shared, with_entries=contents)
         if found is None:
             found = _read_layer(store, descriptor, diff_id, cache)
         # The pull's size, not slim's estimate: the cache keeps the estimate for `measure`.
         stats[diff_id] = replace(found, compressed=descriptor.size)
-    return measuring._assemble(
+    measured = measuring._assemble(
         store.name, config_digest, base_image, base_id, base_diff_ids, (diff_ids, created), stats
     )
+    if not contents:
+        return measured
+    document = _json(store.document(config_digest), store.name)
+    config = document.get("config") if isinstance(document.get("config"), dict) else {}
+    entries = tuple(s.entries for s in map(stats.get, diff_ids) if s)  # in layer order
+    return replace(measured, entries=entries, image_config=config or {})
 
 
 def _read_layer(

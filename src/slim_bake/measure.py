@@ -22,7 +22,10 @@ itself from the layer tars that `docker save` streams:
   stream's);
 - per layer: its diff_id, size, compressed size, the instruction that created it
   (from the image config's history) and whether it is one of the base image's layers;
-- files: the regular files of the layers the build added (not the base's).
+- files: the regular files of the layers the build added (not the base's);
+- entries (asked for by content assertions only): every entry of every layer, base
+  included, with its type, mode and owner, whiteouts as written (contents.py merges
+  them into the image's final filesystem).
 
 Layers are content-addressed, so what was measured once is kept in a cache folder
 (SLIM_CACHE_DIR, else $XDG_CACHE_HOME/slim-bake, else ~/.cache/slim-bake) by diff_id
@@ -36,13 +39,14 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import tempfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
@@ -56,11 +60,13 @@ GZIP_TOLERANCE = 0.005  # the chunked size stays this close to one gzip stream's
 _WINDOW = 32 << 10  # deflate's window: what a chunk's dictionary needs of the one before
 _GZIP_FRAME = 18  # gzip's header (no name, as `gzip -c` of a pipe) and trailer
 _MAX_WORKERS = 16  # compression threads: at most 2 MiB each in flight, whatever the cores
-CACHE_VERSION = 2  # 2: compressed by zlib-ng (1: by zlib, 2-3% smaller)
+CACHE_VERSION = 3  # 3: entries per layer; 2: compressed by zlib-ng (1: by zlib)
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
 _WHITEOUT = ".wh."
+_KEY_PEEK = 64 << 10  # regular files this small are peeked at for a private key header
+_KEY_HEAD = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,20 @@ class FileInfo:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One member of a layer tar, as the image's filesystem gets it."""
+
+    path: str  # absolute; a whiteout keeps its .wh. name
+    kind: str  # file, dir, symlink, hardlink or other (devices, fifos)
+    size: int
+    mode: int  # permission bits with setuid/setgid/sticky
+    uid: int
+    gid: int
+    link: str = ""  # a symlink's target as written; a hard link's target, absolute
+    key: bool = False  # a small regular file whose content holds a PEM private key
+
+
+@dataclass(frozen=True)
 class Measurement:
     image: str
     image_id: str
@@ -89,6 +109,9 @@ class Measurement:
     compressed: int
     layers: tuple[Layer, ...]
     files: tuple[FileInfo, ...]  # regular files of the non-base layers, in layer order
+    # Only when measured with contents=True: every layer's entries, base included.
+    entries: tuple[tuple[Entry, ...], ...] = ()
+    image_config: dict[str, Any] = field(default_factory=dict)  # the image's Config
 
     @property
     def base_layers(self) -> int:
@@ -103,6 +126,7 @@ class LayerStats:
     size: int
     compressed: int
     files: tuple[tuple[str, int], ...]  # regular files (path, bytes), in tar order
+    entries: tuple[Entry, ...] = ()  # every member, in tar order (when loaded)
 
 
 @dataclass(frozen=True)
@@ -261,18 +285,46 @@ def measure_layer(raw: IO[bytes]) -> LayerStats:
     tee = _Tee(source)
     size = 0
     files: list[tuple[str, int]] = []
+    entries: list[Entry] = []
     try:
         with tarfile.open(fileobj=tee, mode="r|") as tar:
             for member in tar:
-                if member.isfile():
-                    path = "/" + _normal(member.name)
-                    if not PurePosixPath(path).name.startswith(_WHITEOUT):
-                        size += member.size
-                        files.append((path, member.size))
+                path = "/" + _normal(member.name)
+                entries.append(_entry(tar, member, path))
+                if member.isfile() and not PurePosixPath(path).name.startswith(_WHITEOUT):
+                    size += member.size
+                    files.append((path, member.size))
         tee.drain()  # the end-of-archive padding belongs to the diff_id and the gzip size
-        return LayerStats(tee.digest(), size, tee.compressed(), tuple(files))
+        return LayerStats(tee.digest(), size, tee.compressed(), tuple(files), tuple(entries))
     finally:
         tee.close()  # a layer that failed to read leaves no compression running
+
+
+def _entry(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> Entry:
+    kind = (
+        "file"
+        if member.isfile()
+        else "dir"
+        if member.isdir()
+        else "symlink"
+        if member.issym()
+        else "hardlink"
+        if member.islnk()
+        else "other"
+    )
+    link = (
+        member.linkname
+        if member.issym()
+        else "/" + _normal(member.linkname)
+        if kind == "hardlink"
+        else ""
+    )
+    key = False
+    if kind == "file" and 0 < member.size <= _KEY_PEEK:
+        # The layer streams past anyway: reading a small file's bytes costs no extra I/O.
+        handle = tar.extractfile(member)
+        key = handle is not None and _KEY_HEAD.search(handle.read()) is not None
+    return Entry(path, kind, member.size, member.mode, member.uid, member.gid, link, key)
 
 
 def _unzstd(source: IO[bytes]) -> IO[bytes]:
@@ -467,22 +519,31 @@ class MeasureCache:
                 Path(tmp).unlink(missing_ok=True)
 
     def has_layer(self, diff_id: str) -> bool:
-        return self._path("files", diff_id).is_file() and self._path("layers", diff_id).is_file()
+        return all(self._path(k, diff_id).is_file() for k in ("files", "entries", "layers"))
 
-    def layer(self, diff_id: str, with_files: bool = True) -> LayerStats | None:
-        """A layer's stats; its file list (large for a base image) only when asked for."""
+    def layer(
+        self, diff_id: str, with_files: bool = True, with_entries: bool = False
+    ) -> LayerStats | None:
+        """A layer's stats; its file list and its entries (large for a base image) only
+        when asked for."""
         data = self._load("layers", diff_id)
         listing = self._load("files", diff_id) if with_files else {"files": []}
-        if data is None or listing is None:
+        members = self._load("entries", diff_id) if with_entries else {"entries": []}
+        if data is None or listing is None or members is None:
             return None
         try:
             files = tuple((str(p), int(n)) for p, n in listing["files"])
-            return LayerStats(diff_id, int(data["size"]), int(data["compressed"]), files)
+            entries = tuple(_entry_from(e) for e in members["entries"])
+            return LayerStats(diff_id, int(data["size"]), int(data["compressed"]), files, entries)
         except (KeyError, TypeError, ValueError):
             return None
 
     def put_layer(self, stats: LayerStats) -> None:
         self._store("files", stats.diff_id, {"files": stats.files})
+        rows = [
+            [e.path, e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.key] for e in stats.entries
+        ]
+        self._store("entries", stats.diff_id, {"entries": rows})
         self._store("layers", stats.diff_id, {"size": stats.size, "compressed": stats.compressed})
 
     def image(self, image_id: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -501,25 +562,40 @@ class MeasureCache:
         self._store("images", image_id, {"diff_ids": diff_ids, "created_by": created_by})
 
 
+def _entry_from(row: Any) -> Entry:
+    path, kind, size, mode, uid, gid, link, key = row
+    return Entry(
+        str(path), str(kind), int(size), int(mode), int(uid), int(gid), str(link), bool(key)
+    )
+
+
 # --- Measuring an image in the engine ---------------------------------------------------
 
 
 def measure(
-    image: str, base_image: str | None, *, cache: MeasureCache | None = None
+    image: str,
+    base_image: str | None,
+    *,
+    cache: MeasureCache | None = None,
+    contents: bool = False,
 ) -> Measurement:
     """Measure `image` (a local tag or ID); `base_image` is the FROM of its runtime stage
-    (None or "scratch": no base). Raises BuildError when the image cannot be measured."""
+    (None or "scratch": no base). `contents`: also every layer's entries, for content
+    assertions. Raises BuildError when the image cannot be measured."""
     from slim_bake.engine import client
 
     cache = cache or MeasureCache(cache_dir())
     found = _get_image(client(), image)
     base_id, base_diff_ids = _base(base_image)
     layout = cache.image(found.id)
-    stats = _cached(cache, layout[0], base_diff_ids) if layout else None
+    stats = _cached(cache, layout[0], base_diff_ids, contents) if layout else None
     if layout is None or stats is None:
         archive = _export(found, image, cache)
         layout = archive.diff_ids, created_by(archive.config)
-        stats = {d: archive.stats.get(d) or cache.layer(d) for d in archive.diff_ids}
+        stats = {
+            d: archive.stats.get(d) or cache.layer(d, with_entries=contents)
+            for d in archive.diff_ids
+        }
         if None in stats.values():
             raise BuildError(f"cannot measure {image}: a cached layer vanished; run again")
         cache.put_image(found.id, *layout)
@@ -528,16 +604,25 @@ def measure(
             f"slim: note: {image} does not start with the layers of {base_image} as the local"
             " image store has it (a newer or other base?): all its layers count as the build's"
         )
-    return _assemble(image, found.id, base_image, base_id, base_diff_ids, layout, stats)
+    measured = _assemble(image, found.id, base_image, base_id, base_diff_ids, layout, stats)
+    config = found.attrs.get("Config") or {}
+    entries = tuple(s.entries for s in map(stats.get, layout[0]) if s) if contents else ()
+    return replace(measured, entries=entries, image_config=config)
 
 
 def _cached(
-    cache: MeasureCache, diff_ids: tuple[str, ...], base_diff_ids: tuple[str, ...]
+    cache: MeasureCache,
+    diff_ids: tuple[str, ...],
+    base_diff_ids: tuple[str, ...],
+    contents: bool = False,
 ) -> dict[str, LayerStats | None] | None:
-    """Every layer's stats from the cache (file lists for the build's own layers only),
-    or None when one is missing."""
+    """Every layer's stats from the cache (file lists for the build's own layers only,
+    entries for all when `contents`), or None when one is missing."""
     shared = _shared(diff_ids, base_diff_ids)
-    stats = {d: cache.layer(d, with_files=i >= shared) for i, d in enumerate(diff_ids)}
+    stats = {
+        d: cache.layer(d, with_files=i >= shared, with_entries=contents)
+        for i, d in enumerate(diff_ids)
+    }
     return None if None in stats.values() else stats
 
 

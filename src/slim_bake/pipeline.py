@@ -150,16 +150,17 @@ def _check(
     if base_measured is not None:
         base_measured.result()  # its layers are then in the cache, not compressed twice
     try:
+        needs = target.asserts.needs_contents
         measured: Measurement = (
-            measure(reference, base_image(target))
+            measure(reference, base_image(target), contents=needs)
             if mode is Mode.LOAD
-            else measure_reference(reference, base_image(target))
+            else measure_reference(reference, base_image(target), contents=needs)
         )
     except BuildError as exc:
         return result(target, _unmeasured(f"measurement failed: {exc}"), None, smoked)
     except Exception as exc:
         return result(target, _unmeasured(f"measurement failed: {_describe(exc)}"), None, smoked)
-    return result(target, judge(target.budget, measured, smoked), measured, smoked)
+    return result(target, judge(target.budget, measured, smoked, target.asserts), measured, smoked)
 
 
 def _unmeasured(reason: str) -> Verdict:

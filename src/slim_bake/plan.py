@@ -14,6 +14,7 @@ from slim_bake import gitrepo, pinfile, presets
 from slim_bake.config import (
     CUSTOM_LANGUAGE,
     Artifact,
+    Assertions,
     Base,
     Budget,
     BuildSettings,
@@ -71,6 +72,7 @@ class Target:
     nonroot_base: bool  # the base image has the nonroot user already (distroless)
     # The images its Dockerfile names (FROM, COPY --from) that the pins file pins.
     pins: tuple[Pin, ...] = ()
+    asserts: Assertions = Assertions()  # `assert:` for this runtime
 
     @property
     def images(self) -> tuple[str, ...]:
@@ -179,6 +181,7 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         labels=_labels(artifact, runtime, preset.description),
         budget=artifact.budgets[runtime],
         smoke=artifact.smoke,
+        asserts=artifact.asserts.get(runtime, Assertions()),
     )
 
 

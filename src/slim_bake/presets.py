@@ -51,6 +51,8 @@ class Runtime:
     shell: bool
     closure: ClosureMode = "none"  # which part of the program's shared-library closure it gets
     nonroot: bool = False  # the base image has the nonroot user already (distroless)
+    # `assert:` fields every artifact on this runtime gets unless slim.yaml overrides them
+    assert_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ def runtimes() -> dict[str, Runtime]:
             shell=bool(spec["shell"]),
             closure=_closure_mode(spec.get("closure", False)),
             nonroot=bool(spec.get("nonroot", False)),
+            assert_defaults=dict(spec.get("assert_defaults", {})),
         )
         for name, spec in _yaml("runtimes.yaml").items()
     }

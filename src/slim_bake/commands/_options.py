@@ -26,6 +26,11 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
     parser.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="write a JUnit XML report to FILE: one test case per target and check",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print the JSON report on stdout (the table then goes to stderr)",

@@ -16,7 +16,7 @@ from pathlib import Path
 from slim_bake.commands._options import add_output_arguments
 from slim_bake.errors import UsageError
 from slim_bake.output import write_atomic
-from slim_bake.report import json_output, markdown, terminal
+from slim_bake.report import json_output, junit, markdown, terminal
 from slim_bake.report.compare import compare
 from slim_bake.report.merge import merge
 from slim_bake.report.model import Comparison
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 def show(args: argparse.Namespace, comparison: Comparison) -> int:
     """Every output asked for, each from `comparison`: the files, the table (on stderr
     under --json, whose stdout is the JSON report alone), the JSON; its exit code."""
-    write_outputs(comparison, args.markdown, args.write_report)
+    write_outputs(comparison, args.markdown, args.write_report, args.junit)
     table_stream = sys.stderr if args.json else sys.stdout
     write(terminal.render(comparison, color=terminal.use_color(table_stream)), table_stream)
     table_stream.flush()
@@ -69,12 +69,19 @@ def show(args: argparse.Namespace, comparison: Comparison) -> int:
     return comparison.exit_code
 
 
-def write_outputs(comparison: Comparison, markdown_file: str | None, report: str | None) -> None:
-    """The JSON and Markdown files, each written whole or not at all."""
+def write_outputs(
+    comparison: Comparison,
+    markdown_file: str | None,
+    report: str | None,
+    junit_file: str | None = None,
+) -> None:
+    """The JSON, Markdown and JUnit files, each written whole or not at all."""
     if report is not None:
         _write(report, json_output.render(comparison))
     if markdown_file is not None:
         _write(markdown_file, markdown.render(comparison))
+    if junit_file is not None:
+        _write(junit_file, junit.render(comparison))
 
 
 def _write(path: str, content: str) -> None:

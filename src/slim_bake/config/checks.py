@@ -305,6 +305,17 @@ def check_budgets(
         _check_budget(p, merged, (*where, runtime if runtime in spec else "*"))
 
 
+def check_assert_keys(
+    p: Problems, spec: dict[str, Any], runtimes: tuple[str, ...], where: PathKey
+) -> None:
+    """`assert:` is keyed as `budgets:` is: the artifact's runtimes, "*" for all."""
+    for key in spec:
+        if key != "*" and key not in runtimes:
+            hint = did_you_mean(key, runtimes)
+            message = f"{key!r} is not one of this artifact's runtimes{hint}"
+            p.fail((*where, key), message, at_key=True)
+
+
 def _check_budget(p: Problems, spec: dict[str, Any], where: PathKey) -> None:
     for key, parse in (("max", parse_size), ("max_compressed", parse_size)):
         if key in spec:

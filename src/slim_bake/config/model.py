@@ -35,6 +35,38 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Assertions:
+    """`assert:` of one target: what its final filesystem and image config must hold."""
+
+    present: tuple[str, ...] = ()  # absolute paths or fnmatch patterns that must exist
+    absent: tuple[str, ...] = ()  # ... that must not
+    no_private_keys: bool = False
+    no_setuid: bool = False
+    no_world_writable: bool = False  # outside /tmp
+    user: str | None = None  # "nonroot" (uid not 0), or the exact user (name or uid[:gid])
+    exec_form: bool = False  # Entrypoint/Cmd not `sh -c …`
+    ports: tuple[str, ...] = ()  # exactly the exposed ports, "8080/tcp"
+    labels: tuple[str, ...] = ()  # label keys that must be set
+    max_files: int | None = None  # entries other than directories
+
+    @property
+    def needs_contents(self) -> bool:
+        """Whether judging needs the layers' entries (not only the image config)."""
+        return bool(
+            self.present
+            or self.absent
+            or self.no_private_keys
+            or self.no_setuid
+            or self.no_world_writable
+            or self.max_files is not None
+        )
+
+    @property
+    def any(self) -> bool:
+        return self != Assertions()
+
+
+@dataclass(frozen=True)
 class Smoke:
     args: tuple[str, ...] | None = None  # None: the image's own CMD
     expect_stdout: str | None = None
@@ -131,6 +163,8 @@ class Artifact:
     links: dict[str, str] = field(default_factory=dict)  # link name → executable
     entrypoint_args: tuple[str, ...] = ()
     runtime: RuntimeContents = field(default_factory=RuntimeContents)
+    # runtime → assertions (the runtime's defaults, "*" and its own entry merged in)
+    asserts: dict[str, Assertions] = field(default_factory=dict)
 
     @property
     def all_executables(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from slim_bake.config.model import (
     CUSTOM_LANGUAGE,
     DEFAULT_CLOSURE_EXTRA,
     Artifact,
+    Assertions,
     Attest,
     Base,
     Budget,
@@ -27,6 +28,7 @@ from slim_bake.config.model import (
     Smoke,
     override_base,
     preset_bases,
+    split_runtime,
 )
 from slim_bake.loader import Document
 from slim_bake.units import parse_growth, parse_size
@@ -109,6 +111,7 @@ def _artifact(directory: Path, name: str, spec: dict[str, Any], bases: dict[str,
         links=dict(spec.get("links", {})),
         entrypoint_args=tuple(spec.get("entrypoint_args", ())),
         runtime=_runtime_contents(spec.get("runtime", {})),
+        asserts=_asserts(spec.get("assert", {}), runtimes),
     )
 
 
@@ -164,6 +167,39 @@ def _budget(spec: dict[str, Any]) -> Budget:
         max_growth=parse_growth(spec["max_growth"]) if "max_growth" in spec else None,
         spelled={k: str(v) for k, v in spec.items()},
     )
+
+
+def _asserts(spec: dict[str, Any], runtimes: tuple[str, ...]) -> dict[str, Assertions]:
+    """runtime → assertions: the runtime's preset defaults, then "*", then its own
+    entry, field by field (as budgets); a null field switches an inherited one off."""
+    merged = {}
+    for r in runtimes:
+        defaults = presets.runtimes()[split_runtime(r)[0]].assert_defaults
+        fields = {**defaults, **spec.get("*", {}), **spec.get(r, {})}
+        merged[r] = _assertions({k: v for k, v in fields.items() if v is not None})
+    return merged
+
+
+def _assertions(spec: dict[str, Any]) -> Assertions:
+    user = spec.get("user")
+    return Assertions(
+        present=tuple(spec.get("present", ())),
+        absent=tuple(spec.get("absent", ())),
+        no_private_keys=spec.get("no_private_keys", False),
+        no_setuid=spec.get("no_setuid", False),
+        no_world_writable=spec.get("no_world_writable", False),
+        user=str(user) if user is not None else None,
+        exec_form=spec.get("exec_form", False),
+        ports=tuple(port_name(p) for p in spec.get("ports", ())),
+        labels=tuple(spec.get("labels", ())),
+        max_files=spec.get("max_files"),
+    )
+
+
+def port_name(port: int | str) -> str:
+    """A port as the image config keys it: 8080 → "8080/tcp"."""
+    text = str(port)
+    return text if "/" in text else f"{text}/tcp"
 
 
 def _smoke(spec: Any) -> Smoke | None:

@@ -67,6 +67,7 @@ def _check_artifact(
     checks.check_build(p, lang, build, runtimes, (*where, "build"))
     checks.check_toolchains(p, build, bases, (*where, "build"))
     checks.check_budgets(p, spec.get("budgets", {}), runtimes, (*where, "budgets"))
+    checks.check_assert_keys(p, spec.get("assert", {}), runtimes, (*where, "assert"))
     executables = tuple(spec.get("executables", ()))
     checks.check_executables(p, lang, spec.get("binary", name), executables, spec, where)
     checks.check_packages(p, lang, build, runtimes, bases, where)

@@ -7,7 +7,7 @@ The path a result takes, downward only:
                 \\                /
              compare (baseline | None, head → Comparison; explain says why it grew)
                         |
-        terminal · markdown · json_output   (each renders one Comparison)
+        terminal · markdown · json_output · junit   (each renders one Comparison)
 
 - model: the records (Report, TargetRecord, Figures, FileList, SmokeRecord,
   Comparison, TargetComparison, Explanation and its changes) and the State/Change
@@ -15,7 +15,7 @@ The path a result takes, downward only:
 - wording: sizes, deltas, budgets and growth sentences shared by every output.
 - build / codec / reading: into the model, from a run or from JSON.
 - compare / explain: the baseline's side; `compare(None, head)` without one.
-- terminal, markdown, json_output: the outputs; each imports only model and
+- terminal, markdown, json_output, junit: the outputs; each imports only model and
   wording (json_output the codec, whose form it prints), never another output.
 
 Below this package: pipeline (a run's TargetResults), judge (Status, Verdict),

@@ -12,6 +12,7 @@ from slim_bake.errors import EXIT_OK
 from slim_bake.report import wording
 from slim_bake.report.model import (
     Budget,
+    Check,
     Checkout,
     Comparison,
     Explanation,
@@ -88,12 +89,21 @@ def _target_json(comparison: TargetComparison) -> dict[str, Any]:
         "status": comparison.status,
         "reasons": list(comparison.reasons),
         "over_budget": comparison.over_budget,
-        "checks": {"status": record.status, "reasons": list(record.reasons)},
+        "checks": _checks_json(record.verdict),
         "budget": _budget_json(record.budget),
         "measurement": _figures_json(record.figures) if record.figures else None,
         "smoke": _smoke_json(record.smoke) if record.smoke else None,
         "baseline": _comparison_json(comparison),
     }
+
+
+def _checks_json(verdict: Verdict) -> dict[str, Any]:
+    data: dict[str, Any] = {"status": verdict.status, "reasons": list(verdict.reasons)}
+    if verdict.checks:  # a verdict without them (an older report's) is written as it was
+        data["results"] = [
+            {"name": c.name, "ok": c.ok, "failures": list(c.failures)} for c in verdict.checks
+        ]
+    return data
 
 
 def _budget_json(budget: Budget) -> dict[str, Any]:
@@ -225,6 +235,8 @@ def _explanation_json(explanation: Explanation) -> dict[str, Any]:
 def _summary(comparison: Comparison) -> dict[str, Any]:
     targets = comparison.targets
     statuses = {str(s): sum(1 for t in targets if t.status == s) for s in Status}
+    if not statuses[Status.ASSERT_FAILED]:  # newer than the format: listed only when used
+        del statuses[Status.ASSERT_FAILED]
     states = {str(s): 0 for s in State}
     for t in (*targets, *comparison.missing):
         states[t.state] += 1
@@ -280,7 +292,14 @@ def _target(data: dict[str, Any]) -> TargetRecord:
         name=data["name"],
         artifact=data.get("artifact"),
         runtime=data.get("runtime"),
-        verdict=Verdict(Status(checks["status"]), tuple(checks["reasons"])),
+        verdict=Verdict(
+            Status(checks["status"]),
+            tuple(checks["reasons"]),
+            tuple(
+                Check(str(c["name"]), tuple(map(str, c["failures"])))
+                for c in checks.get("results", ())  # none in older reports
+            ),
+        ),
         budget=_budget(data["budget"]),
         figures=_figures(measurement) if measurement else None,
         smoke=SmokeRecord(

@@ -15,11 +15,12 @@ from typing import Any
 
 from slim_bake.config import Budget
 from slim_bake.gitrepo import Checkout
-from slim_bake.judge import Status, Verdict, exit_code
+from slim_bake.judge import Check, Status, Verdict, exit_code
 from slim_bake.measure import FileInfo, Layer
 
 __all__ = [
     "Budget",
+    "Check",
     "Checkout",
     "FileInfo",
     "Layer",
