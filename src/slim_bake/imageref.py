@@ -219,12 +219,20 @@ def measure_store(
     measured = measuring._assemble(
         store.name, config_digest, base_image, base_id, base_diff_ids, (diff_ids, created), stats
     )
-    if not contents:
-        return measured
-    document = _json(store.document(config_digest), store.name)
-    config = document.get("config") if isinstance(document.get("config"), dict) else {}
-    entries = tuple(s.entries for s in map(stats.get, diff_ids) if s)  # in layer order
-    return replace(measured, entries=entries, image_config=config or {})
+    entries = tuple(s.entries for s in map(stats.get, diff_ids) if s) if contents else ()
+    config = _image_config(store, config_digest, cache)
+    return replace(measured, entries=entries, image_config=config)
+
+
+def _image_config(store: Store, config_digest: str, cache: MeasureCache) -> dict[str, Any]:
+    """The config's `config` (user, entrypoint, ports, labels: always judged, as measure's
+    is), from the cache when this image was measured before: no request then."""
+    found = cache.image_config(config_digest)
+    if found is None:
+        document = _json(store.document(config_digest), store.name).get("config")
+        found = document if isinstance(document, dict) else {}
+        cache.put_image_config(config_digest, found)
+    return found
 
 
 def _read_layer(
@@ -261,6 +269,8 @@ def resolve(
             raise BuildError(f"{printable(store.name)}: its config lists no diff_ids")
         layout = tuple(diff_ids), measuring.created_by(document)
         cache.put_image(config.digest, *layout)
+        found = document.get("config")  # kept too: measure_store judges it, unasked again
+        cache.put_image_config(config.digest, found if isinstance(found, dict) else {})
     diff_ids, created = layout
     if len(diff_ids) != len(layers):
         raise BuildError(

@@ -561,6 +561,15 @@ class MeasureCache:
     ) -> None:
         self._store("images", image_id, {"diff_ids": diff_ids, "created_by": created_by})
 
+    def image_config(self, image_id: str) -> dict[str, Any] | None:
+        """The `config` part (user, entrypoint, ports, labels) of a measured image's config."""
+        data = self._load("configs", image_id)
+        found = data.get("config") if data is not None else None
+        return found if isinstance(found, dict) else None
+
+    def put_image_config(self, image_id: str, config: dict[str, Any]) -> None:
+        self._store("configs", image_id, {"config": config})
+
 
 def _entry_from(row: Any) -> Entry:
     path, kind, size, mode, uid, gid, link, key = row
