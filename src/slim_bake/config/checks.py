@@ -317,6 +317,8 @@ def _check_budget(p: Problems, spec: dict[str, Any], where: PathKey) -> None:
             parse_growth(spec["max_growth"])
         except ValueError as exc:
             p.fail((*where, "max_growth"), str(exc))
+    for platform, entry in (spec.get("platforms") or {}).items():
+        _check_budget(p, {**entry, "platforms": None}, (*where, "platforms", platform))
 
 
 def check_runtime_contents(p: Problems, spec: dict[str, Any], where: PathKey) -> None:
