@@ -269,9 +269,10 @@ def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
     said = next((line for line in reversed(progress.said) if line.startswith("ERROR:")), "")
     reason = said.removeprefix("ERROR:").strip().rstrip(".") or "see buildx's message above"
     hint = ""
-    if output.mode is Mode.OCI:
+    if output.mode is Mode.OCI or "ulti-platform" in reason:
+        what = "a multi-platform build" if "ulti-platform" in reason else "the OCI exporter"
         hint = (
-            "; the OCI exporter needs an engine with the containerd image store, or a"
+            f"; {what} needs an engine with the containerd image store, or a"
             " docker-container or remote builder (--builder)"
         )
     raise BuildError(f"buildx refused `--output {output.mode}`: {reason}{hint}")

@@ -88,7 +88,7 @@ def bake_targets(
             references = {t.name: t.tags[0] for t in targets if t.name in built}
         else:
             references = export(plan, targets, output, builder=builder, notify=notify)
-        platforms = _platforms(plan, output)
+        platforms = result_platforms(plan, output)
         native = engine.native_platform() if len(platforms) > 1 and run_smoke else None
         jobs = [(target, platform) for target in targets for platform in platforms]
         futures = [
@@ -117,7 +117,7 @@ def bake_targets(
         ]
 
 
-def _platforms(plan: Plan, output: Output) -> list[str | None]:
+def result_platforms(plan: Plan, output: Output) -> list[str | None]:
     """The platforms each target has a result for: every one slim.yaml lists when bake
     built them all (registry, OCI); else the one image a store loads (None)."""
     listed = list(plan.config.platforms)

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 from support.bake_support import c_artifact, go_artifact, write_project
+from support.registry_standin import RegistryStandin, make_image
+from support.registry_standin import index as registry_index
 from support.report_samples import hello, report, target
 
 from slim_bake import bake, pipeline, presets
 from slim_bake.bake import Mode, Output
 from slim_bake.config import Budget, load_config
-from slim_bake.errors import ConfigError
+from slim_bake.errors import BuildError, ConfigError
 from slim_bake.judge import Status
 from slim_bake.measure import Measurement
 from slim_bake.plan import Plan, make_plan
@@ -26,7 +28,7 @@ from slim_bake.report.codec import from_json, to_json
 from slim_bake.report.compare import compare
 from slim_bake.report.merge import merge
 from slim_bake.report.model import State
-from slim_bake.report.reading import parse_report
+from slim_bake.report.reading import load_report, parse_report, targets_of_plan
 from slim_bake.smoke import SmokeResult
 
 TWO = ["linux/amd64", "linux/arm64"]
@@ -189,8 +191,8 @@ def test_each_platform_is_measured_and_only_the_native_one_smoke_run(
 
 def test_load_keeps_one_result_per_target(tmp_path: Path) -> None:
     plan = _plan(tmp_path, {"go": go_artifact(["scratch-glibc"])}, platforms=TWO)
-    assert pipeline._platforms(plan, Output()) == [None]
-    assert pipeline._platforms(plan, Output(Mode.REGISTRY)) == TWO
+    assert pipeline.result_platforms(plan, Output()) == [None]
+    assert pipeline.result_platforms(plan, Output(Mode.REGISTRY)) == TWO
 
 
 def test_a_budget_in_a_platform_with_a_bad_size_is_refused_at_its_line(tmp_path: Path) -> None:
@@ -277,3 +279,59 @@ def test_a_budget_without_platforms_applies_to_every_platform() -> None:
     assert budget.for_platform("linux/amd64") is budget
     assert budget.for_platform("linux/arm64").max == 7
     assert budget.for_platform(None) is budget
+
+
+# --- A registry baseline of several platforms -----------------------------------------------
+
+
+def test_a_registry_baseline_reads_each_platform_of_the_pushed_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
+    images = {
+        "linux/amd64": make_image([{"app/hello": b"a" * 1_000}]),
+        "linux/arm64": make_image([{"app/hello": b"b" * 3_000}]),
+    }
+    server = RegistryStandin().start()
+    try:
+        entries = []
+        for platform, image in images.items():
+            server.push("acme/go", f"only-{platform[6:]}", image)
+            os_, arch = platform.split("/")
+            entries.append(image.descriptor(platform={"os": os_, "architecture": arch}))
+        server.put_index("acme/go", "main-scratch-glibc", registry_index(entries))
+        plan = _plan(tmp_path, {"go": go_artifact(["scratch-glibc"])}, platforms=TWO)
+        spec = f"registry:{server.host}/acme/{{artifact}}:main-{{runtime}}"
+        wanted = targets_of_plan(list(plan.targets), TWO)
+        base = load_report(spec, tmp_path, wanted)
+    finally:
+        server.stop()
+    assert [(t.platform, t.figures.compressed if t.figures else None) for t in base.targets] == [
+        (p, sum(layer["size"] for layer in json.loads(images[p].manifest)["layers"])) for p in TWO
+    ]
+    head = report(
+        *(replace(t, name="go-scratch-glibc") for t in _two(1_000)),
+        config_targets=("go-scratch-glibc",),
+    )
+    states = [(t.name, t.state) for t in compare(base, head).targets]
+    assert states == [(f"go-scratch-glibc [{p}]", State.COMPARED) for p in TWO]
+
+
+def test_a_multi_platform_bake_the_docker_driver_refuses_says_what_would_build_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: Any, **kwargs: Any) -> tuple[int, Any, dict[str, str | None]]:
+        progress = bake._Progress()
+        progress.feed("ERROR: Multi-platform build is not supported for the docker driver.")
+        return 1, progress, {}
+
+    _capture(monkeypatch)
+    monkeypatch.setattr(bake, "_bake_round", refused)
+    monkeypatch.setattr(bake, "_diagnose", lambda builder: None)
+    plan = _plan(tmp_path, {"go": go_artifact(["scratch-glibc"])}, platforms=TWO)
+    with pytest.raises(BuildError) as caught:
+        bake.export(plan, list(plan.targets), Output(Mode.REGISTRY), builder=None, notify=print)
+    assert caught.value.exit_code == 3
+    assert "a multi-platform build needs an engine with the containerd image store" in str(
+        caught.value
+    )
