@@ -198,7 +198,7 @@ def test_load_keeps_one_result_per_target(tmp_path: Path) -> None:
 def test_a_budget_in_a_platform_with_a_bad_size_is_refused_at_its_line(tmp_path: Path) -> None:
     budgets = {"*": {"platforms": {"linux/arm64": {"max": "3 potatoes"}}}}
     path = write_project(
-        tmp_path, {"go": go_artifact(["scratch-glibc"], budgets=budgets)}, REGISTRY
+        tmp_path, {"go": go_artifact(["scratch-glibc"], budgets=budgets)}, REGISTRY, platforms=TWO
     )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -335,3 +335,13 @@ def test_a_multi_platform_bake_the_docker_driver_refuses_says_what_would_build_i
     assert "a multi-platform build needs an engine with the containerd image store" in str(
         caught.value
     )
+
+
+def test_a_budget_for_a_platform_slim_yaml_does_not_list_is_refused(tmp_path: Path) -> None:
+    budgets = {"scratch-glibc": {"platforms": {"linux/riscv64": {"max": "3MB"}}}}
+    artifacts = {"go": go_artifact(["scratch-glibc"], budgets=budgets)}
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_project(tmp_path, artifacts, REGISTRY, platforms=TWO))
+    (problem,) = caught.value.diagnostics
+    assert problem.path == "artifacts.go.budgets.scratch-glibc.platforms.linux/riscv64"
+    assert "not one of slim.yaml's platforms (linux/amd64, linux/arm64)" in problem.message
