@@ -446,15 +446,24 @@ def _common_options(
     ]
 
 
+def loaded_platform(plan: Plan) -> str | None:
+    """The one platform `--load` builds when slim.yaml lists several: the engine's
+    native one, else the first listed (None: slim.yaml lists at most one)."""
+    platforms = plan.config.platforms
+    if len(platforms) <= 1:
+        return None
+    native = engine.native_platform()
+    return native if native in platforms else platforms[0]
+
+
 def _platform_options(plan: Plan, notify: Notify) -> list[str]:
     """`--load` into the docker driver's classic store takes one platform. With several in
     slim.yaml, slim builds, runs and measures the engine's native one (else the first
     listed); `docker buildx bake --push` of the same file still builds them all."""
-    platforms = plan.config.platforms
-    if len(platforms) <= 1:
+    chosen = loaded_platform(plan)
+    if chosen is None:
         return []
-    native = engine.native_platform()
-    chosen = native if native in platforms else platforms[0]
+    platforms = plan.config.platforms
     notify(
         f"slim: note: slim.yaml lists {len(platforms)} platforms; an image store loads one,"
         f" so slim bake builds, runs and measures {chosen} only"

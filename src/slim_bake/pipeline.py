@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from slim_bake import engine
-from slim_bake.bake import Mode, Notify, Output, base_image, build, export
+from slim_bake.bake import Mode, Notify, Output, base_image, build, export, loaded_platform
 from slim_bake.cachedir import cache_dir
 from slim_bake.config import Budget
 from slim_bake.errors import BuildError
@@ -83,9 +83,11 @@ def bake_targets(
         # when the images that carry them are measured.
         bases = {base_image(t) for t in targets} - {"scratch"}
         warming = {base: pool.submit(_warm, base) for base in sorted(bases)}
+        budgeted: str | None = None  # the platform whose budget a loaded image is judged by
         if output.mode is Mode.LOAD:
             built = build(plan, targets, builder=builder, notify=notify)
             references = {t.name: t.tags[0] for t in targets if t.name in built}
+            budgeted = loaded_platform(plan)
         else:
             references = export(plan, targets, output, builder=builder, notify=notify)
         platforms = result_platforms(plan, output)
@@ -100,6 +102,7 @@ def bake_targets(
                 run_smoke and platform in (None, native),
                 warming.get(base_image(target)),
                 platform,
+                budgeted,
             )
             if target.name in references
             else None
@@ -112,6 +115,7 @@ def bake_targets(
                 target,
                 failed(Status.BUILD_FAILED, "the build failed (see the build output above)"),
                 platform=platform,
+                budgeted=budgeted,
             )
             for (target, platform), future in zip(jobs, futures, strict=True)
         ]
@@ -140,8 +144,9 @@ def result(
     measurement: Measurement | None = None,
     smoked: SmokeResult | None = None,
     platform: str | None = None,
+    budgeted: str | None = None,
 ) -> TargetResult:
-    budget = target.budget.for_platform(platform)
+    budget = target.budget.for_platform(platform or budgeted)
     return TargetResult(target.name, verdict, measurement, smoked, budget, platform)
 
 
@@ -160,6 +165,7 @@ def _check(
     run_smoke: bool,
     base_measured: Future[None] | None,
     platform: str | None = None,
+    budgeted: str | None = None,
 ) -> TargetResult:
     """Smoke-run, measure and judge one built target, found at `reference` (its tag,
     its pushed digest or its OCI layout). Fail closed: an unexpected error (the engine
@@ -184,12 +190,12 @@ def _check(
         )
     except BuildError as exc:
         reason = f"measurement failed: {exc}"
-        return result(target, _unmeasured(reason), None, smoked, platform)
+        return result(target, _unmeasured(reason), None, smoked, platform, budgeted)
     except Exception as exc:
         reason = f"measurement failed: {_describe(exc)}"
-        return result(target, _unmeasured(reason), None, smoked, platform)
-    budget = target.budget.for_platform(platform)
-    return result(target, judge(budget, measured, smoked), measured, smoked, platform)
+        return result(target, _unmeasured(reason), None, smoked, platform, budgeted)
+    budget = target.budget.for_platform(platform or budgeted)
+    return result(target, judge(budget, measured, smoked), measured, smoked, platform, budgeted)
 
 
 def _unmeasured(reason: str) -> Verdict:

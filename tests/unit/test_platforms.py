@@ -345,3 +345,18 @@ def test_a_budget_for_a_platform_slim_yaml_does_not_list_is_refused(tmp_path: Pa
     (problem,) = caught.value.diagnostics
     assert problem.path == "artifacts.go.budgets.scratch-glibc.platforms.linux/riscv64"
     assert "not one of slim.yaml's platforms (linux/amd64, linux/arm64)" in problem.message
+
+
+def test_a_loaded_image_is_judged_by_the_budget_of_the_platform_it_was_built_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budgets = {"scratch-glibc": {"max": "1MB", "platforms": {"linux/arm64": {"max": "3MB"}}}}
+    artifacts = {"go": go_artifact(["scratch-glibc"], budgets=budgets)}
+    plan = _plan(tmp_path, artifacts, platforms=["linux/arm64", "linux/riscv64"])
+    monkeypatch.setattr(pipeline, "build", lambda *a, **k: {"go-scratch-glibc"})
+    monkeypatch.setattr(bake.engine, "native_platform", lambda: "linux/arm64")
+    monkeypatch.setattr(pipeline, "measure", lambda ref, base: _measurement("linux/arm64"))
+    monkeypatch.setattr(pipeline, "smoke", lambda name, spec: SmokeResult(True, 0, "Hi\n", "", ""))
+    (loaded,) = pipeline.bake_targets(plan, list(plan.targets))
+    assert loaded.platform is None  # one image: its report entry is as before
+    assert loaded.budget.max == 3_000_000 and loaded.status == Status.PASS
