@@ -36,7 +36,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from slim_bake import engine
-from slim_bake.errors import BuildError, UsageError
+from slim_bake.errors import BuildError, ConfigError, Diagnostic, UsageError
 from slim_bake.plan import Plan, Target, source_date_epochs
 from slim_bake.progress import BuildxProgress, shown
 from slim_bake.safe_text import warn
@@ -147,7 +147,8 @@ def export(
     """`--output registry|oci`: the targets built and exported in this run, each with
     the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>)."""
     tags = {t.name: t.tags[0] for t in targets}
-    options = _common_options(plan, targets, notify)
+    refuse_native_only(plan, targets)
+    options = _common_options(plan, targets, notify, every_platform=True)
     before = _tag_snapshot(list(tags.values()))
     try:
         remaining = list(tags)
@@ -269,9 +270,10 @@ def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
     said = next((line for line in reversed(progress.said) if line.startswith("ERROR:")), "")
     reason = said.removeprefix("ERROR:").strip().rstrip(".") or "see buildx's message above"
     hint = ""
-    if output.mode is Mode.OCI:
+    if output.mode is Mode.OCI or "ulti-platform" in reason:
+        what = "a multi-platform build" if "ulti-platform" in reason else "the OCI exporter"
         hint = (
-            "; the OCI exporter needs an engine with the containerd image store, or a"
+            f"; {what} needs an engine with the containerd image store, or a"
             " docker-container or remote builder (--builder)"
         )
     raise BuildError(f"buildx refused `--output {output.mode}`: {reason}{hint}")
@@ -432,27 +434,87 @@ def _quiet(command: list[str]) -> str | None:
     return lines[0] if lines else f"exit code {done.returncode}"
 
 
-def _common_options(plan: Plan, targets: list[Target], notify: Notify) -> list[str]:
-    """What every bake of these targets passes, whatever the output: the platform, and
-    each target's SOURCE_DATE_EPOCH (reproducible: one commit, one digest)."""
+def _common_options(
+    plan: Plan, targets: list[Target], notify: Notify, *, every_platform: bool = False
+) -> list[str]:
+    """What every bake of these targets passes, whatever the output: the platform (every
+    platform slim.yaml lists when the images go to a registry or OCI layouts), and each
+    target's SOURCE_DATE_EPOCH (reproducible: one commit, one digest)."""
     epochs = source_date_epochs(plan, targets)
     return [
-        *_platform_options(plan, notify),
+        *([] if every_platform else _platform_options(plan, notify)),
         *(f"--set={name}.args.SOURCE_DATE_EPOCH={epoch}" for name, epoch in epochs.items()),
     ]
+
+
+def loaded_platform(plan: Plan) -> str | None:
+    """The one platform `--load` builds when slim.yaml lists several: the engine's
+    native one, else the first listed (None: slim.yaml lists at most one)."""
+    platforms = plan.config.platforms
+    if len(platforms) <= 1:
+        return None
+    native = engine.native_platform()
+    return native if native in platforms else platforms[0]
 
 
 def _platform_options(plan: Plan, notify: Notify) -> list[str]:
     """`--load` into the docker driver's classic store takes one platform. With several in
     slim.yaml, slim builds, runs and measures the engine's native one (else the first
     listed); `docker buildx bake --push` of the same file still builds them all."""
-    platforms = plan.config.platforms
-    if len(platforms) <= 1:
+    chosen = loaded_platform(plan)
+    if chosen is None:
         return []
-    native = engine.native_platform()
-    chosen = native if native in platforms else platforms[0]
+    platforms = plan.config.platforms
     notify(
         f"slim: note: slim.yaml lists {len(platforms)} platforms; an image store loads one,"
         f" so slim bake builds, runs and measures {chosen} only"
     )
     return ["--set", f"*.platform={chosen}"]
+
+
+def refuse_native_only(plan: Plan, targets: list[Target]) -> None:
+    """Several platforms in one bake need every build stage to cross-compile (this
+    machine need not emulate the others): a target that cannot is refused at slim.yaml's
+    `platforms:` line (exit 2), before anything is built."""
+    platforms = plan.config.platforms
+    if len(platforms) < 2:
+        return
+    native = [t for t in targets if not t.build.cross]
+    if not native:
+        return
+    langs = sorted({t.artifact.lang for t in native})
+    need = "; ".join(CROSS_NEEDS.get(lang, f"lang {lang} has no cross build") for lang in langs)
+    names = ", ".join(t.name for t in native)
+    raise ConfigError(
+        [
+            Diagnostic(
+                str(plan.config.path),
+                *_key_position(plan.config.path, "platforms"),
+                "platforms",
+                f"platforms {', '.join(platforms)} with lang {', '.join(langs)} needs a cross"
+                f" toolchain: {names} would build only by emulation ({need}); bake with"
+                " `--output load` (the native platform), or list one platform",
+            )
+        ]
+    )
+
+
+# What a language would need to build for another platform without emulation.
+CROSS_NEEDS = {
+    "c": "a cross compiler such as Debian's gcc-aarch64-linux-gnu with the target's libc",
+    "cpp": "a cross compiler such as Debian's g++-aarch64-linux-gnu with the target's libc",
+    "rust": "the target's standard library (rustup target add aarch64-unknown-linux-gnu)"
+    " and a cross linker (gcc-aarch64-linux-gnu)",
+    "go": "Go cross-compiles only with CGO_ENABLED=0: a static runtime (scratch-*, distroless-"
+    "static), not a -debug or single-stage one",
+}
+
+
+def _key_position(path: Path, key: str) -> tuple[int, int]:
+    """Line and column of a top-level `key:` in the YAML file (0, 0: not found)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 0, 0
+    found = next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 0)
+    return found, 1 if found else 0

@@ -20,12 +20,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from slim_bake import engine
-from slim_bake.bake import Mode, Notify, Output, base_image, build, export
+from slim_bake.bake import Mode, Notify, Output, base_image, build, export, loaded_platform
 from slim_bake.cachedir import cache_dir
 from slim_bake.config import Budget
 from slim_bake.errors import BuildError
@@ -53,6 +53,8 @@ class TargetResult:
     measurement: Measurement | None
     smoke: SmokeResult | None  # None: not run (--no-smoke, no smoke spec, or no image)
     budget: Budget
+    platform: str | None = None  # one of several platforms slim.yaml lists; None: the only one
+    notes: tuple[str, ...] = ()  # what was left out, not a failure (a platform not run)
 
     @property
     def status(self) -> Status:
@@ -81,33 +83,59 @@ def bake_targets(
         # when the images that carry them are measured.
         bases = {base_image(t) for t in targets} - {"scratch"}
         warming = {base: pool.submit(_warm, base) for base in sorted(bases)}
+        budgeted: str | None = None  # the platform whose budget a loaded image is judged by
         if output.mode is Mode.LOAD:
             built = build(plan, targets, builder=builder, notify=notify)
             references = {t.name: t.tags[0] for t in targets if t.name in built}
+            budgeted = loaded_platform(plan)
         else:
             references = export(plan, targets, output, builder=builder, notify=notify)
+        platforms = result_platforms(plan, output)
+        native = engine.native_platform() if len(platforms) > 1 and run_smoke else None
+        jobs = [(target, platform) for target in targets for platform in platforms]
         futures = [
             pool.submit(
                 _check,
                 target,
                 references[target.name],
                 output.mode,
-                run_smoke,
+                run_smoke and platform in (None, native),
                 warming.get(base_image(target)),
+                platform,
+                budgeted,
             )
             if target.name in references
             else None
-            for target in targets
+            for target, platform in jobs
         ]
         return [
-            future.result()
+            _not_run(future.result(), native)
             if future is not None
             else result(
                 target,
                 failed(Status.BUILD_FAILED, "the build failed (see the build output above)"),
+                platform=platform,
+                budgeted=budgeted,
             )
-            for target, future in zip(targets, futures, strict=True)
+            for (target, platform), future in zip(jobs, futures, strict=True)
         ]
+
+
+def result_platforms(plan: Plan, output: Output) -> list[str | None]:
+    """The platforms each target has a result for: every one slim.yaml lists when bake
+    built them all (registry, OCI); else the one image a store loads (None)."""
+    listed = list(plan.config.platforms)
+    return [*listed] if len(listed) > 1 and output.mode is not Mode.LOAD else [None]
+
+
+def _not_run(done: TargetResult, native: str | None) -> TargetResult:
+    """A platform this machine cannot run (no emulation): said in the report, not failed."""
+    if done.platform is None or done.platform == native or done.smoke is not None:
+        return done
+    if native is None:
+        return done  # --no-smoke: nothing was run anywhere
+    note = f"smoke run not run: {done.platform} is not this engine's platform ({native})"
+    return replace(done, notes=(*done.notes, note))
 
 
 def result(
@@ -115,8 +143,11 @@ def result(
     verdict: Verdict,
     measurement: Measurement | None = None,
     smoked: SmokeResult | None = None,
+    platform: str | None = None,
+    budgeted: str | None = None,
 ) -> TargetResult:
-    return TargetResult(target.name, verdict, measurement, smoked, target.budget)
+    budget = target.budget.for_platform(platform or budgeted)
+    return TargetResult(target.name, verdict, measurement, smoked, budget, platform)
 
 
 def _warm(base: str) -> None:
@@ -133,6 +164,8 @@ def _check(
     mode: Mode,
     run_smoke: bool,
     base_measured: Future[None] | None,
+    platform: str | None = None,
+    budgeted: str | None = None,
 ) -> TargetResult:
     """Smoke-run, measure and judge one built target, found at `reference` (its tag,
     its pushed digest or its OCI layout). Fail closed: an unexpected error (the engine
@@ -143,7 +176,7 @@ def _check(
             if mode is Mode.LOAD:
                 smoked = smoke(reference, target.smoke)
             else:
-                with staged(reference) as name:
+                with staged(reference, platform) as name:
                     smoked = smoke(name, target.smoke)
         except Exception as exc:
             smoked = SmokeResult(False, None, "", "", f"the smoke run failed: {_describe(exc)}")
@@ -154,13 +187,17 @@ def _check(
         measured: Measurement = (
             measure(reference, base_image(target), contents=needs)
             if mode is Mode.LOAD
-            else measure_reference(reference, base_image(target), contents=needs)
+            else measure_reference(reference, base_image(target), platform=platform, contents=needs)
         )
     except BuildError as exc:
-        return result(target, _unmeasured(f"measurement failed: {exc}"), None, smoked)
+        reason = f"measurement failed: {exc}"
+        return result(target, _unmeasured(reason), None, smoked, platform, budgeted)
     except Exception as exc:
-        return result(target, _unmeasured(f"measurement failed: {_describe(exc)}"), None, smoked)
-    return result(target, judge(target.budget, measured, smoked, target.asserts), measured, smoked)
+        reason = f"measurement failed: {_describe(exc)}"
+        return result(target, _unmeasured(reason), None, smoked, platform, budgeted)
+    budget = target.budget.for_platform(platform or budgeted)
+    verdict = judge(budget, measured, smoked, target.asserts)
+    return result(target, verdict, measured, smoked, platform, budgeted)
 
 
 def _unmeasured(reason: str) -> Verdict:
@@ -175,16 +212,17 @@ def _describe(exc: Exception) -> str:
 
 
 @contextlib.contextmanager
-def staged(reference: str) -> Iterator[str]:
+def staged(reference: str, platform: str | None = None) -> Iterator[str]:
     """The engine's name for the image at `reference` (HOST/REPO@sha256:… or oci:DIR)
     while the block runs: pulled, or loaded from the layout under a name of its own,
-    and removed afterwards unless the engine already had it."""
+    and removed afterwards unless the engine already had it. `platform`: the image of
+    a multi-platform index to load (a pull takes the engine's own)."""
     import docker
 
     images = engine.client().images
     if reference.startswith(OCI_PREFIX):
         name, present = f"{SMOKE_NAME}:{uuid.uuid4().hex[:16]}", False
-        _load_layout(reference, name)
+        _load_layout(reference, name, platform)
     else:
         name, present = reference, _present(reference)
         if not present:
@@ -220,7 +258,7 @@ def _pull(reference: str) -> None:
         raise BuildError(f"cannot pull {reference}: {exc}") from exc
 
 
-def _load_layout(reference: str, name: str) -> None:
+def _load_layout(reference: str, name: str, platform: str | None = None) -> None:
     """`docker load` of the layout as one archive both image stores read: the OCI
     layout with its entry named for containerd, and the manifest.json the classic store
     reads, both naming the image `name`."""
@@ -228,7 +266,7 @@ def _load_layout(reference: str, name: str) -> None:
 
     store = LayoutStore.open(reference)
     with tempfile.TemporaryFile(prefix="slim-oci-") as archive:
-        _write_archive(store, name, archive)
+        _write_archive(store, name, archive, platform)
         archive.seek(0)
         try:
             engine.client().images.load(archive)
@@ -236,8 +274,10 @@ def _load_layout(reference: str, name: str) -> None:
             raise BuildError(f"cannot load {reference} into the engine: {exc}") from exc
 
 
-def _write_archive(store: LayoutStore, name: str, archive: IO[bytes]) -> None:
-    layers, config, _ = resolve(store, MeasureCache(cache_dir()), None)
+def _write_archive(
+    store: LayoutStore, name: str, archive: IO[bytes], platform: str | None = None
+) -> None:
+    layers, config, _ = resolve(store, MeasureCache(cache_dir()), platform)
     index = json.loads((store.directory / "index.json").read_bytes())
     entry = dict(index["manifests"][0])
     entry["annotations"] = {

@@ -7,7 +7,7 @@ import dataclasses
 import fnmatch
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slim_bake import gitrepo, pinfile, presets
@@ -45,6 +45,9 @@ class BuildSpec:
     output: str  # where the steps leave the program (absolute, in the build stage)
     install: Install | None = None  # build.packages, installed before the sources are copied
     outputs: tuple[str, ...] = ()  # every executable in the build stage (the binary first)
+    # slim.yaml lists several platforms and the flavour cross-compiles: env variable →
+    # the build argument it is set from (GOARCH ← TARGETARCH); empty: native builds.
+    cross: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,13 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         base_runtime=base_runtime,
         debug=debug,
         description=preset.description + (" (with a busybox debug shell)" if debug else ""),
-        build=build_spec(artifact, preset.flavour, config.profiles[artifact.lang][profile]),
+        build=_cross(
+            config,
+            artifact,
+            build_spec(artifact, preset.flavour, config.profiles[artifact.lang][profile]),
+            separate=base is not None,
+            debug=debug,
+        ),
         base=base,
         shell=preset.shell,
         closure=closure,
@@ -231,6 +240,19 @@ class Install:
 
     mounts: tuple[str, ...]  # --mount option values
     steps: tuple[str, ...]
+
+
+def _cross(
+    config: Config, artifact: Artifact, spec: BuildSpec, *, separate: bool, debug: bool
+) -> BuildSpec:
+    """The build stage cross-compiles when slim.yaml lists several platforms and the
+    language's flavour says how (languages.yaml `cross:`); custom builds never do."""
+    recipe = presets.languages()[artifact.lang].flavours.get(spec.flavour)
+    if len(config.platforms) < 2 or artifact.lang == CUSTOM_LANGUAGE or recipe is None:
+        return spec
+    if not separate or debug:
+        return spec  # the runtime is the build stage, or runs busybox while it is made
+    return replace(spec, cross=dict(recipe.cross))
 
 
 def build_spec(artifact: Artifact, flavour: str, profile: Profile) -> BuildSpec:

@@ -74,6 +74,10 @@ class Flavour:
     env: dict[str, str] = field(default_factory=dict)
     steps: tuple[str, ...] = ()
     output: str | None = None  # where executable {name} is after the steps
+    # Cross-compiling: each env variable from a build argument BuildKit sets (GOARCH from
+    # TARGETARCH), so that the build stage runs on the build platform for any target
+    # platform. Empty: this flavour builds only for the platform it runs on.
+    cross: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,7 @@ def _flavour(spec: dict[str, Any]) -> Flavour:
         env=dict(spec.get("env", {})),
         steps=_strings(spec.get("steps")),
         output=spec.get("output"),
+        cross={str(k): str(v) for k, v in spec.get("cross", {}).items()},
     )
 
 

@@ -16,7 +16,7 @@ from slim_bake.commands.report import show
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError
 from slim_bake.output import regenerate, shown
-from slim_bake.pipeline import TargetResult, bake_targets
+from slim_bake.pipeline import TargetResult, bake_targets, result_platforms
 from slim_bake.plan import Plan, Target, make_plan
 from slim_bake.report import build
 from slim_bake.report.compare import compare
@@ -84,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
     targets = select(plan, args.targets)
     # Read before building: a bad baseline fails in a second, not after the build.
     base = (
-        load_report(args.baseline, plan.config.directory, targets_of_plan(targets))
+        load_report(
+            args.baseline,
+            plan.config.directory,
+            targets_of_plan(targets, result_platforms(plan, output)),
+        )
         if args.baseline
         else None
     )

@@ -292,14 +292,25 @@ def _check_links(
 
 
 def check_budgets(
-    p: Problems, spec: dict[str, Any], runtimes: tuple[str, ...], where: PathKey
+    p: Problems,
+    spec: dict[str, Any],
+    runtimes: tuple[str, ...],
+    where: PathKey,
+    platforms: tuple[str, ...] = (),
 ) -> None:
-    """Budgets name the artifact's runtimes ("*": all) and sizes in known units."""
+    """Budgets name the artifact's runtimes ("*": all), slim.yaml's `platforms`, and
+    sizes in known units."""
     for key in spec:
         if key != "*" and key not in runtimes:
             hint = did_you_mean(key, runtimes)
             message = f"{key!r} is not one of this artifact's runtimes{hint}"
             p.fail((*where, key), message, at_key=True)
+    for key, entry in spec.items():
+        for platform in (entry.get("platforms") or {}) if isinstance(entry, dict) else ():
+            if platform not in platforms:
+                listed = ", ".join(platforms) or "none"
+                message = f"{platform!r} is not one of slim.yaml's platforms ({listed})"
+                p.fail((*where, key, "platforms", platform), message, at_key=True)
     for runtime in runtimes:
         merged = {**spec.get("*", {}), **spec.get(runtime, {})}
         _check_budget(p, merged, (*where, runtime if runtime in spec else "*"))
@@ -328,6 +339,8 @@ def _check_budget(p: Problems, spec: dict[str, Any], where: PathKey) -> None:
             parse_growth(spec["max_growth"])
         except ValueError as exc:
             p.fail((*where, "max_growth"), str(exc))
+    for platform, entry in (spec.get("platforms") or {}).items():
+        _check_budget(p, {**entry, "platforms": None}, (*where, "platforms", platform))
 
 
 def check_runtime_contents(p: Problems, spec: dict[str, Any], where: PathKey) -> None:

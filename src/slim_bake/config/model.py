@@ -32,6 +32,11 @@ class Budget:
     max_growth: tuple[str, float] | None = None  # ("percent", 5.0) or ("bytes", 10000.0)
     # The text the user wrote, for reports ("5%", "32kB").
     spelled: dict[str, str] = field(default_factory=dict)
+    # `platforms:` in a budget: the budget of one platform (its own keys over these).
+    platforms: dict[str, Budget] = field(default_factory=dict)
+
+    def for_platform(self, platform: str | None) -> Budget:
+        return self.platforms.get(platform, self) if platform else self
 
 
 @dataclass(frozen=True)

@@ -160,12 +160,16 @@ def _budget(spec: dict[str, Any]) -> Budget:
     def size(key: str) -> int | None:
         return parse_size(spec[key]) if key in spec else None
 
+    spec = dict(spec)
+    platforms = spec.pop("platforms", None) or {}
+
     return Budget(
         max=size("max"),
         max_compressed=size("max_compressed"),
         max_layers=spec.get("max_layers"),
         max_growth=parse_growth(spec["max_growth"]) if "max_growth" in spec else None,
         spelled={k: str(v) for k, v in spec.items()},
+        platforms={p: _budget({**spec, **entry}) for p, entry in platforms.items()},
     )
 
 

@@ -56,7 +56,14 @@ def _join(instructions: list[str]) -> str:
 def _build_stage(target: Target) -> list[str]:
     build = target.build
     # Set by the bake file when slim.yaml asks for an SBOM: the build stage is scanned too.
-    lines = [f"FROM {build.toolchain.image} AS build", "ARG BUILDKIT_SBOM_SCAN_STAGE"]
+    lines = [f"FROM {_on_build_platform(target)}{build.toolchain.image} AS build"]
+    lines.append("ARG BUILDKIT_SBOM_SCAN_STAGE")
+    if build.cross:
+        # Cross-compiling: the stage runs on the build platform; the compiler is told the
+        # target platform by BuildKit's arguments (names and values from the presets).
+        arguments = dict.fromkeys(build.cross.values())
+        lines.append(f"ARG {' '.join(arguments)}")
+        lines.append("ENV " + " ".join(f"{k}=${v}" for k, v in build.cross.items()))
     if build.toolchain.setup:
         lines.append(run_script([build.toolchain.setup]))
     if build.install is not None:
@@ -69,6 +76,12 @@ def _build_stage(target: Target) -> list[str]:
     mounts = [f"--mount={m}" for m in build.mounts]  # caches, secrets, ssh
     lines.append(run_script(["mkdir -p /out", *build.steps], mounts))
     return lines
+
+
+def _on_build_platform(target: Target) -> str:
+    """The FROM flag of a stage that runs on the build platform: a cross-compiling
+    build stage and the rootfs stage (text files only) need no emulation."""
+    return "--platform=$BUILDPLATFORM " if target.build.cross else ""
 
 
 def _closure_stage(target: Target) -> list[str]:
@@ -112,7 +125,7 @@ def _rootfs_stage(target: Target) -> list[str]:
     # Built on the toolchain image, which the build stage pulls anyway; it does not
     # depend on the sources, so it is cached across code changes.
     return [
-        f"FROM {target.build.toolchain.image} AS rootfs",
+        f"FROM {_on_build_platform(target)}{target.build.toolchain.image} AS rootfs",
         EPOCH_ARG,
         run_script([*_rootfs_commands(target), stamp("/rootfs")]),
     ]

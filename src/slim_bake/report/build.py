@@ -50,6 +50,8 @@ def from_results(
                 budget=result.budget,
                 figures=figures(result.measurement) if result.measurement else None,
                 smoke=_smoke(result.smoke) if result.smoke else None,
+                platform=result.platform,
+                notes=result.notes,
             )
         )
     path = plan.config.path

@@ -46,7 +46,8 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     data["targets"] = [_target_json(t) for t in comparison.targets]
     data["missing"] = [
         {
-            "name": t.name,
+            "name": t.base.name if t.base else t.name,
+            **_platform_json(t.base),
             "state": t.state,
             "status": t.base.status if t.base else None,
             "size": t.before.size if t.before else None,
@@ -84,6 +85,7 @@ def _target_json(comparison: TargetComparison) -> dict[str, Any]:
     assert record is not None  # this run's targets all have a record
     return {
         "name": record.name,
+        **_platform_json(record),
         "artifact": record.artifact,
         "runtime": record.runtime,
         "status": comparison.status,
@@ -104,6 +106,14 @@ def _checks_json(verdict: Verdict) -> dict[str, Any]:
             {"name": c.name, "ok": c.ok, "failures": list(c.failures)} for c in verdict.checks
         ]
     return data
+
+
+def _platform_json(record: TargetRecord | None) -> dict[str, Any]:
+    """`platform` and `notes` only when there are: a one-platform report stays as before."""
+    if record is None:
+        return {}
+    found: dict[str, Any] = {"platform": record.platform} if record.platform else {}
+    return {**found, "notes": list(record.notes)} if record.notes else found
 
 
 def _budget_json(budget: Budget) -> dict[str, Any]:
@@ -311,6 +321,8 @@ def _target(data: dict[str, Any]) -> TargetRecord:
         )
         if smoke
         else None,
+        platform=data.get("platform"),
+        notes=tuple(str(n) for n in data.get("notes", ())),
     )
 
 

@@ -27,9 +27,11 @@ def compare(baseline: Report | None, head: Report, source: str | None = None) ->
     targets = tuple(_compare_target(baseline, record) for record in head.targets)
     missing: tuple[TargetComparison, ...] = ()
     if baseline is not None:
-        built = {t.name for t in head.targets}
+        built = {(t.name, t.platform) for t in head.targets}
         missing = tuple(
-            _missing(record, head) for record in baseline.targets if record.name not in built
+            _missing(record, head)
+            for record in baseline.targets
+            if (record.name, record.platform) not in built
         )
     return Comparison(head, baseline, source, targets, missing)
 
@@ -47,7 +49,7 @@ def _state(baseline: Report | None, base: TargetRecord | None, head: TargetRecor
 
 
 def _compare_target(baseline: Report | None, head: TargetRecord) -> TargetComparison:
-    base = baseline.target(head.name) if baseline else None
+    base = baseline.target(head.name, head.platform) if baseline else None
     state = _state(baseline, base, head)
     growth: tuple[str, ...] = ()
     explanation = None
@@ -63,7 +65,7 @@ def _compare_target(baseline: Report | None, head: TargetRecord) -> TargetCompar
         status = Status.OVER_BUDGET
     over = bool(growth) or absolute_over(head.budget, head.figures)
     return TargetComparison(
-        head.name,
+        head.label,
         state,
         head,
         base,
@@ -77,7 +79,7 @@ def _compare_target(baseline: Report | None, head: TargetRecord) -> TargetCompar
 
 def _missing(base: TargetRecord, head: Report) -> TargetComparison:
     state = State.NOT_BUILT if base.name in head.config_targets else State.REMOVED
-    return TargetComparison(base.name, state, None, base, base.status, (), (), None)
+    return TargetComparison(base.label, state, None, base, base.status, (), (), None)
 
 
 def growth_reasons(budget: Budget, before: int, after: int) -> list[str]:

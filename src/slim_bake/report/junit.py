@@ -52,13 +52,14 @@ def _cases(target: TargetComparison) -> list[tuple[str, str, tuple[str, ...]]]:
     if record is None:
         return []
     unbuilt = record.status in _UNBUILT
-    cases = [(target.name, "build", record.reasons if unbuilt else ())]
+    name = record.label  # with its platform when a run built several
+    cases = [(name, "build", record.reasons if unbuilt else ())]
     if not record.verdict.checks and not unbuilt:  # an older report: one case for all
         failed = record.status != Status.PASS
-        cases.append((target.name, "checks", record.reasons if failed else ()))
-    cases += [(target.name, c.name, c.failures) for c in record.verdict.checks]
+        cases.append((name, "checks", record.reasons if failed else ()))
+    cases += [(name, c.name, c.failures) for c in record.verdict.checks]
     if record.budget.max_growth is not None and target.state == State.COMPARED:
-        cases.append((target.name, "budget.max_growth", target.growth_reasons))
+        cases.append((name, "budget.max_growth", target.growth_reasons))
     return cases
 
 

@@ -156,7 +156,7 @@ def _reasons(comparison: Comparison) -> str:
     lines = [
         f"- {code(t.name, cell=False)}: {text(reason)}"
         for t in comparison.targets
-        for reason in t.reasons
+        for reason in (*t.reasons, *(t.head.notes if t.head else ()))
     ]
     return "\n".join(lines)
 

@@ -46,11 +46,12 @@ def _targets(reports: list[Report]) -> list[TargetRecord]:
     targets: list[TargetRecord] = []
     for report in reports:
         for target in report.targets:
-            if target.name in seen:
+            key = target.label  # a target has an entry per platform when a run built several
+            if key in seen:
                 raise UsageError(
-                    f"slim report merge: target {target.name!r} is in both {seen[target.name]}"
+                    f"slim report merge: target {key!r} is in both {seen[key]}"
                     f" and {report.source or '?'}: shards must not overlap"
                 )
-            seen[target.name] = report.source or "?"
+            seen[key] = report.source or "?"
             targets.append(target)
     return targets

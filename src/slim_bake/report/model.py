@@ -124,6 +124,8 @@ class TargetRecord:
     budget: Budget
     figures: Figures | None
     smoke: SmokeRecord | None
+    platform: str | None = None  # one of several platforms built; None: the only one
+    notes: tuple[str, ...] = ()  # left out, not failed (a platform's smoke run not run)
 
     @property
     def status(self) -> Status:
@@ -132,6 +134,15 @@ class TargetRecord:
     @property
     def reasons(self) -> tuple[str, ...]:
         return self.verdict.reasons
+
+    @property
+    def label(self) -> str:
+        """The name outputs show: with its platform when a run built several."""
+        return platform_label(self.name, self.platform)
+
+
+def platform_label(name: str, platform: str | None) -> str:
+    return f"{name} [{platform}]" if platform else name
 
 
 @dataclass(frozen=True)
@@ -147,8 +158,9 @@ class Report:
     targets: tuple[TargetRecord, ...]
     source: str = ""  # where it was read from (for messages); not serialised
 
-    def target(self, name: str) -> TargetRecord | None:
-        return next((t for t in self.targets if t.name == name), None)
+    def target(self, name: str, platform: str | None = None) -> TargetRecord | None:
+        """A target's entry; of one platform when the report has one per platform."""
+        return next((t for t in self.targets if (t.name, t.platform) == (name, platform)), None)
 
 
 # --- Why it grew ---------------------------------------------------------------------------

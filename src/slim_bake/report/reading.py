@@ -62,6 +62,7 @@ class BaselineTarget:
     base_image: str | None
     base_id: str | None = None
     base_layers: tuple[str, ...] | None = None  # None: look the base up in the engine
+    platform: str | None = None  # one of several a run builds: that image of the index
 
 
 def load_report(spec: str, directory: Path, targets: Sequence[BaselineTarget] = ()) -> Report:
@@ -238,12 +239,18 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _PLACEHOLDERS = ("target", "artifact", "runtime")
 
 
-def targets_of_plan(targets: Sequence[Target]) -> list[BaselineTarget]:
+def targets_of_plan(
+    targets: Sequence[Target], platforms: Sequence[str | None] = (None,)
+) -> list[BaselineTarget]:
     """The targets a run builds, as a registry baseline reads them (base layers from the
-    local engine, if it has the base)."""
+    local engine, if it has the base); one per platform when the run builds several."""
     from slim_bake.bake import base_image
 
-    return [BaselineTarget(t.name, t.artifact.name, t.runtime, base_image(t)) for t in targets]
+    return [
+        BaselineTarget(t.name, t.artifact.name, t.runtime, base_image(t), platform=platform)
+        for t in targets
+        for platform in platforms
+    ]
 
 
 def targets_of_report(report: Report) -> list[BaselineTarget]:
@@ -260,6 +267,7 @@ def targets_of_report(report: Report) -> list[BaselineTarget]:
                 figures.base_image if figures else None,
                 figures.base_id if figures else None,
                 base_layers,
+                t.platform,
             )
         )
     return found
@@ -291,7 +299,7 @@ def read_registry(spec: str, targets: Sequence[BaselineTarget]) -> Report:
         if not looks_like_registry(ref):
             raise UsageError(f"{spec}: {ref!r} names no registry host (HOST[:PORT]/REPO:TAG)")
         try:
-            info = inspect_reference(ref)
+            info = inspect_reference(ref, platform=target.platform)
         except NotFound:
             continue  # not pushed yet: the target is new
         record = _registry_record(target, ref, info)
@@ -355,7 +363,14 @@ def _registry_record(target: BaselineTarget, ref: str, info: ImageInfo) -> Targe
     )
     verdict = Verdict(Status.PASS)
     return TargetRecord(
-        target.name, target.artifact, target.runtime, verdict, Budget(), figures, None
+        target.name,
+        target.artifact,
+        target.runtime,
+        verdict,
+        Budget(),
+        figures,
+        None,
+        platform=target.platform,
     )
 
 
@@ -381,7 +396,7 @@ def _registry_report(
         created="",
         config_path=None,
         config_sha256=None,
-        config_targets=tuple(t.name for t in targets),
+        config_targets=tuple(dict.fromkeys(t.name for t in targets)),
         git=None,
         environment={},
         compression={"format": "registry blobs"},

@@ -66,7 +66,7 @@ def _reason_lines(comparison: Comparison) -> list[str]:
     return [
         f"{visible(target.name)}: {visible(reason)}"
         for target in comparison.targets
-        for reason in target.reasons
+        for reason in (*target.reasons, *(target.head.notes if target.head else ()))
     ]
 
 
