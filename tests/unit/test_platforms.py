@@ -160,7 +160,7 @@ def test_each_platform_is_measured_and_only_the_native_one_smoke_run(
     monkeypatch.setattr(pipeline, "export", lambda *a, **k: {"go-scratch-glibc": "oci:/l"})
     monkeypatch.setattr(pipeline.engine, "native_platform", lambda: "linux/amd64")
     monkeypatch.setattr(
-        pipeline, "measure_reference", lambda ref, base, platform=None: _measurement(platform)
+        pipeline, "measure_reference", lambda ref, base, platform=None, **_: _measurement(platform)
     )
 
     class Staged:
@@ -355,7 +355,7 @@ def test_a_loaded_image_is_judged_by_the_budget_of_the_platform_it_was_built_for
     plan = _plan(tmp_path, artifacts, platforms=["linux/arm64", "linux/riscv64"])
     monkeypatch.setattr(pipeline, "build", lambda *a, **k: {"go-scratch-glibc"})
     monkeypatch.setattr(bake.engine, "native_platform", lambda: "linux/arm64")
-    monkeypatch.setattr(pipeline, "measure", lambda ref, base: _measurement("linux/arm64"))
+    monkeypatch.setattr(pipeline, "measure", lambda ref, base, **_: _measurement("linux/arm64"))
     monkeypatch.setattr(pipeline, "smoke", lambda name, spec: SmokeResult(True, 0, "Hi\n", "", ""))
     (loaded,) = pipeline.bake_targets(plan, list(plan.targets))
     assert loaded.platform is None  # one image: its report entry is as before
