@@ -152,7 +152,7 @@ def inspect_reference(
     layers, config_digest, created = resolve(store, cache, platform)
     remote = []
     for (descriptor, diff_id), made_by in zip(layers, created, strict=True):
-        known = cache.layer(diff_id, with_files=False)
+        known = cache.layer(diff_id, with_files=False, estimate=False)
         size = known.size if known is not None else None
         remote.append(RemoteLayer(diff_id, descriptor.size, size, made_by))
     return ImageInfo(store.name, config_digest, tuple(remote))
@@ -166,7 +166,7 @@ def cached_files(
     cache = cache or MeasureCache(cache_dir())
     files: list[FileInfo] = []
     for index, layer in enumerate(info.layers[start:], start):
-        found = cache.layer(layer.diff_id)
+        found = cache.layer(layer.diff_id, estimate=False)
         if found is None:
             return None
         files += [FileInfo(path, size, index) for path, size in found.files]
@@ -211,7 +211,9 @@ def measure_store(
         )
     stats: dict[str, LayerStats | None] = {}
     for index, (descriptor, diff_id) in enumerate(layers):
-        found = cache.layer(diff_id, with_files=index >= shared, with_entries=contents)
+        found = cache.layer(
+            diff_id, with_files=index >= shared, with_entries=contents, estimate=False
+        )
         if found is None:
             found = _read_layer(store, descriptor, diff_id, cache)
         # The pull's size, not slim's estimate: the cache keeps the estimate for `measure`.
@@ -240,7 +242,7 @@ def _read_layer(
 ) -> LayerStats:
     with store.open_blob(descriptor) as blob:
         buffered = io.BufferedReader(blob, _CHUNK)  # kept: collecting it would close blob
-        stats = measure_layer(buffered)
+        stats = measure_layer(buffered, estimate=False)  # the blob's size is the figure
         blob.verify()  # what is left after the tar's end (hashed as read, buffered or not)
     if stats.diff_id != diff_id:
         raise BuildError(

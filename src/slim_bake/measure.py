@@ -124,7 +124,7 @@ class LayerStats:
 
     diff_id: str
     size: int
-    compressed: int
+    compressed: int | None  # slim's gzip estimate; None: not made (a blob's size says it)
     files: tuple[tuple[str, int], ...]  # regular files (path, bytes), in tar order
     entries: tuple[Entry, ...] = ()  # every member, in tar order (when loaded)
 
@@ -273,8 +273,10 @@ def _blob_name(digest: str) -> str:
 # --- One layer tar --------------------------------------------------------------------
 
 
-def measure_layer(raw: IO[bytes]) -> LayerStats:
-    """Size, gzip'd size, diff_id and regular files of one layer tar (plain or gzip'd)."""
+def measure_layer(raw: IO[bytes], *, estimate: bool = True) -> LayerStats:
+    """Size, gzip'd size, diff_id and regular files of one layer tar (plain or gzip'd).
+    `estimate` False: no gzip size (compressing is most of the cost) where the caller
+    knows the compressed size already, as a registry's or an OCI layout's blob size."""
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
     head = buffered.peek(4)[:4]
     source: IO[bytes] = buffered
@@ -282,7 +284,7 @@ def measure_layer(raw: IO[bytes]) -> LayerStats:
         source = cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb"))  # several members too
     elif head.startswith(_ZSTD_MAGIC):
         source = _unzstd(buffered)
-    tee = _Tee(source)
+    tee = _Tee(source, GzipSize() if estimate else None)
     size = 0
     files: list[tuple[str, int]] = []
     entries: list[Entry] = []
@@ -347,10 +349,10 @@ def _buffered(raw: io.RawIOBase) -> IO[bytes]:
 class _Tee(io.RawIOBase):
     """Pass bytes through while hashing them (diff_id) and counting their gzip size."""
 
-    def __init__(self, source: IO[bytes]) -> None:
+    def __init__(self, source: IO[bytes], gzip_size: GzipSize | None) -> None:
         self._source = source
         self._sha = hashlib.sha256()
-        self._gzip = GzipSize()
+        self._gzip = gzip_size
 
     def readable(self) -> bool:
         return True
@@ -361,7 +363,8 @@ class _Tee(io.RawIOBase):
         if data:
             view[: len(data)] = data
             self._sha.update(data)
-            self._gzip.update(data)
+            if self._gzip is not None:
+                self._gzip.update(data)
         return len(data)
 
     def drain(self) -> None:
@@ -371,11 +374,12 @@ class _Tee(io.RawIOBase):
     def digest(self) -> str:
         return f"sha256:{self._sha.hexdigest()}"
 
-    def compressed(self) -> int:
-        return self._gzip.total()
+    def compressed(self) -> int | None:
+        return self._gzip.total() if self._gzip is not None else None
 
     def close(self) -> None:
-        self._gzip.close()
+        if self._gzip is not None:
+            self._gzip.close()
         super().close()
 
 
@@ -519,14 +523,25 @@ class MeasureCache:
                 Path(tmp).unlink(missing_ok=True)
 
     def has_layer(self, diff_id: str) -> bool:
-        return all(self._path(k, diff_id).is_file() for k in ("files", "entries", "layers"))
+        """Known with everything `measure` needs: its gzip estimate too."""
+        return self.layer(diff_id, with_files=False) is not None and all(
+            self._path(k, diff_id).is_file() for k in ("files", "entries")
+        )
 
     def layer(
-        self, diff_id: str, with_files: bool = True, with_entries: bool = False
+        self,
+        diff_id: str,
+        with_files: bool = True,
+        with_entries: bool = False,
+        *,
+        estimate: bool = True,
     ) -> LayerStats | None:
         """A layer's stats; its file list and its entries (large for a base image) only
-        when asked for."""
+        when asked for; with its gzip estimate unless `estimate` is False (a layer read
+        from a registry or an OCI layout has none: for `measure` it is a miss)."""
         data = self._load("layers", diff_id)
+        if data is not None and estimate and data.get("compressed") is None:
+            return None
         listing = self._load("files", diff_id) if with_files else {"files": []}
         members = self._load("entries", diff_id) if with_entries else {"entries": []}
         if data is None or listing is None or members is None:
@@ -534,7 +549,9 @@ class MeasureCache:
         try:
             files = tuple((str(p), int(n)) for p, n in listing["files"])
             entries = tuple(_entry_from(e) for e in members["entries"])
-            return LayerStats(diff_id, int(data["size"]), int(data["compressed"]), files, entries)
+            made = data.get("compressed")
+            compressed = None if made is None else int(made)
+            return LayerStats(diff_id, int(data["size"]), compressed, files, entries)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -544,6 +561,8 @@ class MeasureCache:
             [e.path, e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.key] for e in stats.entries
         ]
         self._store("entries", stats.diff_id, {"entries": rows})
+        if stats.compressed is None and self.layer(stats.diff_id, with_files=False) is not None:
+            return  # the entry with an estimate stays: it serves `measure` too
         self._store("layers", stats.diff_id, {"size": stats.size, "compressed": stats.compressed})
 
     def image(self, image_id: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -702,6 +721,12 @@ def _base(base_image: str | None) -> tuple[str | None, tuple[str, ...]]:
     return str(found.id), tuple(found.attrs.get("RootFS", {}).get("Layers", []))
 
 
+def _compressed(stats: LayerStats) -> int:
+    if stats.compressed is None:  # a caller that measured without estimating sets it
+        raise BuildError(f"layer {stats.diff_id}: no compressed size (a bug in slim)")
+    return stats.compressed
+
+
 def _assemble(
     image: str,
     image_id: str,
@@ -719,7 +744,7 @@ def _assemble(
         layer_stats = stats[diff_id]
         assert layer_stats is not None
         layers.append(
-            Layer(diff_id, layer_stats.size, layer_stats.compressed, instruction, index < shared)
+            Layer(diff_id, layer_stats.size, _compressed(layer_stats), instruction, index < shared)
         )
         if index >= shared:
             files += [FileInfo(path, size, index) for path, size in layer_stats.files]

@@ -310,3 +310,25 @@ def test_a_layer_cut_short_stops_its_compression_threads() -> None:
     with pytest.raises(BuildError):
         read_archive(io.BytesIO(archive))
     assert not [t for t in threading.enumerate() if t.name.startswith("slim-gzip")]
+
+
+def test_a_layer_read_for_its_blob_size_is_not_compressed_and_does_not_serve_measure(
+    tmp_path: Path,
+) -> None:
+    """A registry's or OCI layout's layer has its compressed size (the blob's): reading
+    it makes no gzip estimate, and the cache does not hand such an entry to `measure`,
+    which needs the estimate, until `measure` has read the layer itself."""
+    layer = _tar([("usr/local/bin/app", b"\x7fELF" + bytes(5000))])
+    cache = MeasureCache(tmp_path)
+    read = measure_layer(io.BufferedReader(io.BytesIO(layer)), estimate=False)  # type: ignore[arg-type]
+    assert read.compressed is None and read.size == 5004
+    cache.put_layer(read)
+    assert cache.layer(read.diff_id) is None and not cache.has_layer(read.diff_id)
+    found = cache.layer(read.diff_id, estimate=False)
+    assert found is not None and found.size == 5004 and found.files == read.files
+    measured = measure_layer(io.BufferedReader(io.BytesIO(layer)))  # type: ignore[arg-type]
+    cache.put_layer(measured)
+    cache.put_layer(read)  # read from a blob again later: the estimate stays
+    kept = cache.layer(read.diff_id)
+    assert kept is not None and kept.compressed == measured.compressed == _gzip_size(layer)
+    assert cache.has_layer(read.diff_id)
