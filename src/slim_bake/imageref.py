@@ -41,6 +41,8 @@ DOCKER_PREFIX = "docker://"
 OCI_PREFIX = "oci:"
 REF_NAME = "org.opencontainers.image.ref.name"
 REFERENCE_TYPE = "vnd.docker.reference.type"
+_ATTESTED = "vnd.docker.reference.digest"  # the image an attestation manifest is about
+_PREDICATE = "in-toto.io/predicate-type"
 MAX_NESTING = 4  # index → index → manifest is what buildx writes; deeper is a loop
 MAX_DOCUMENT = 4 << 20  # bytes of a layout's index.json, manifest or config
 DEFAULT_PLATFORM = "linux/amd64"
@@ -200,7 +202,8 @@ def measure_store(
     platform: str | None = None,
     contents: bool = False,
 ) -> Measurement:
-    layers, config_digest, created = resolve(store, cache, platform)
+    attested: list[str] = []
+    layers, config_digest, created = resolve(store, cache, platform, attested)
     diff_ids = tuple(diff_id for _, diff_id in layers)
     base_id, base_diff_ids = _base(base_image, store, cache, platform)
     shared = measuring._shared(diff_ids, base_diff_ids)
@@ -223,7 +226,9 @@ def measure_store(
     )
     entries = tuple(s.entries for s in map(stats.get, diff_ids) if s) if contents else ()
     config = _image_config(store, config_digest, cache)
-    return replace(measured, entries=entries, image_config=config)
+    return replace(
+        measured, entries=entries, image_config=config, attestations=tuple(sorted(attested))
+    )
 
 
 def _image_config(store: Store, config_digest: str, cache: MeasureCache) -> dict[str, Any]:
@@ -254,10 +259,14 @@ def _read_layer(
 
 
 def resolve(
-    store: Store, cache: MeasureCache, platform: str | None
+    store: Store,
+    cache: MeasureCache,
+    platform: str | None,
+    attested: list[str] | None = None,
 ) -> tuple[list[tuple[Descriptor, str]], str, tuple[str, ...]]:
-    """([(layer descriptor, diff_id)], config digest, created_by of each layer)."""
-    manifest = _image_manifest(store, platform)
+    """([(layer descriptor, diff_id)], config digest, created_by of each layer); the
+    predicate types of the image's attestations are added to `attested` when given."""
+    manifest = _image_manifest(store, platform, attested)
     try:
         config = _descriptor(manifest["config"])
         layers = [_descriptor(entry) for entry in manifest.get("layers", [])]
@@ -282,14 +291,19 @@ def resolve(
     return list(zip(layers, diff_ids, strict=True)), config.digest, created
 
 
-def _image_manifest(store: Store, platform: str | None) -> dict[str, Any]:
-    """Follow indexes (nested too) to the one image manifest to measure."""
+def _image_manifest(
+    store: Store, platform: str | None, attested: list[str] | None = None
+) -> dict[str, Any]:
+    """Follow indexes (nested too) to the one image manifest to measure; the predicate
+    types of the attestations an index keeps for it go into `attested` when given."""
     body, media_type = store.top()
     for _ in range(MAX_NESTING):
         document = _json(body, store.name)
         if media_type not in INDEX_TYPES and "manifests" not in document:
             return document
         entry = pick(document.get("manifests"), platform, store.name)
+        if attested is not None:
+            attested += _predicates(store, document.get("manifests"), entry.digest)
         body, media_type = store.manifest(entry.digest), entry.media_type
     raise BuildError(f"{printable(store.name)}: indexes nested more than {MAX_NESTING} deep")
 
@@ -324,6 +338,25 @@ def _matches(offered: str | None, wanted: str) -> bool:
     if offered is None:
         return False
     return offered == wanted or (wanted.count("/") == 1 and offered.rsplit("/", 1)[0] == wanted)
+
+
+def _predicates(store: Store, entries: Any, image_digest: str) -> list[str]:
+    """The in-toto predicate types (provenance, SPDX…) of the attestation manifests that
+    BuildKit put in the index for the image `image_digest`: read from each attestation
+    manifest's layer annotations, no layer pulled."""
+    found: list[str] = []
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or not _attestation(entry):
+            continue
+        if (entry.get("annotations") or {}).get(_ATTESTED) != image_digest:
+            continue
+        manifest = _json(store.manifest(_descriptor(entry).digest), store.name)
+        for layer in manifest.get("layers") or ():
+            notes = layer.get("annotations") if isinstance(layer, dict) else None
+            kind = notes.get(_PREDICATE) if isinstance(notes, dict) else None
+            if isinstance(kind, str) and kind not in found:
+                found.append(kind)
+    return found
 
 
 def _attestation(entry: dict[str, Any]) -> bool:

@@ -112,6 +112,8 @@ class Measurement:
     # Only when measured with contents=True: every layer's entries, base included.
     entries: tuple[tuple[Entry, ...], ...] = ()
     image_config: dict[str, Any] = field(default_factory=dict)  # the image's Config
+    # in-toto predicate types of the attestations beside it (registry / OCI output only)
+    attestations: tuple[str, ...] = ()
 
     @property
     def base_layers(self) -> int:

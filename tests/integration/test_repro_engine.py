@@ -211,3 +211,37 @@ def test_slim_bake_loads_attestations_into_the_containerd_store(
         assert set(attestations(layout)) == {"https://slsa.dev/provenance/v0.2"}
     finally:
         remove_images([tag], CONTAINERD)
+
+
+@pytest.mark.docker
+def test_the_report_records_the_attestations_an_oci_output_keeps(
+    project: Callable[..., Path], docker_engine: None, tmp_path: Path
+) -> None:
+    """`slim bake --output oci` with `attest:` on the containerd store: each target's
+    report entry lists the predicate types found beside its image in the layout's index
+    (read from the index, not from buildx's output); without `attest:` it lists none."""
+    config = {
+        "version": 1,
+        "registry": unique_registry("repro-attest-report"),
+        "attest": {"provenance": "max"},
+        "artifacts": {"hello": {"lang": "c", "context": "./hello", "runtimes": ["scratch-musl"]}},
+    }
+    path = project(config, standins=True)
+    env = {"DOCKER_HOST": CONTAINERD}
+    for attested in (True, False):
+        if not attested:
+            del config["attest"]
+            path = project(config, standins=True)
+        layouts = tmp_path / f"oci-{attested}"
+        done = run_slim(
+            "bake", "-c", str(path), "--no-smoke", "--output", "oci", "--oci-dir", str(layouts),
+            "--json", env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        [target] = json.loads(done.stdout)["targets"]
+        recorded = target["measurement"].get("attestations", [])
+        if attested:
+            assert recorded == ["https://slsa.dev/provenance/v0.2"]
+            assert set(attestations(layouts / "hello-scratch-musl")) == set(recorded)
+        else:
+            assert recorded == []

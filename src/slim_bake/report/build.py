@@ -83,6 +83,7 @@ def figures(measurement: Measurement) -> Figures:
         compressed=measurement.compressed,
         layers=tuple(measurement.layers),
         files=file_list(measurement.files),
+        attestations=measurement.attestations,
     )
 
 

@@ -158,6 +158,8 @@ def _figures_json(figures: Figures) -> dict[str, Any]:
                 {"path": f.path, "size": f.size, "layer": f.layer} for f in figures.files.largest
             ],
         },
+        # Only when there are: a report without attestations is written as before.
+        **({"attestations": list(figures.attestations)} if figures.attestations else {}),
     }
 
 
@@ -369,4 +371,5 @@ def _figures(data: dict[str, Any]) -> Figures:
                 FileInfo(str(f["path"]), int(f["size"]), int(f["layer"])) for f in files["largest"]
             ),
         ),
+        attestations=tuple(str(a) for a in data.get("attestations", ())),
     )

@@ -97,6 +97,7 @@ class Figures:
     layers: tuple[Layer, ...]
     files: FileList
     size_known: bool = True  # False: a registry baseline whose layers slim never measured
+    attestations: tuple[str, ...] = ()  # in-toto predicate types stored beside the image
 
     @property
     def base_size(self) -> int:
