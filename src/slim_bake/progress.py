@@ -48,8 +48,16 @@ class Vertex:
 
 
 def cancelled(error: str) -> bool:
-    """A vertex stopped because the bake was cancelled, not broken itself."""
-    return "context canceled" in error or error.strip().lower() == "canceled"
+    """A vertex stopped because the bake was cancelled, not broken itself. A process
+    killed by the cancellation sometimes shows only its SIGKILL (exit code 137, without
+    "context canceled"): taken as cancelled too, so at worst that target is baked once
+    more, where it fails again by itself if it really was killed for its own sake."""
+    text = error.strip()
+    return (
+        "context canceled" in text
+        or text.lower() == "canceled"
+        or text.endswith("did not complete successfully: exit code: 137")
+    )
 
 
 class BuildxProgress:

@@ -55,6 +55,21 @@ def test_the_target_whose_vertex_failed_is_broken_and_cancelled_ones_are_not() -
     ]
 
 
+def test_a_process_killed_by_the_cancellation_is_not_broken_by_itself() -> None:
+    """A compiler SIGKILLed when another target failed (exit code 137) is cancelled even
+    where its error lacks "context canceled". Once, with --output registry, slim left two
+    good targets out as broken beside the bad one; their progress was not kept, and an
+    error of this form is the one way the code could have counted them."""
+    killed = 'process "/bin/sh -c cc" did not complete successfully: exit code: 137'
+    progress, _ = run(
+        stream(
+            vertex("b", "[bad build 2/2] RUN cc", started=T0, completed=T1, error="exit code: 1"),
+            vertex("a", "[ok build 2/2] RUN cc", started=T0, completed=T1, error=killed),
+        )
+    )
+    assert progress.broken(["ok", "bad"]) == {"bad"}
+
+
 def test_a_failed_vertex_shared_by_several_targets_breaks_each_that_depends_on_it() -> None:
     """BuildKit shows a shared build stage under one target's name; the runtime stage of
     the other target names it among its inputs (it never started)."""
