@@ -16,6 +16,7 @@ from support.report_samples import (
 )
 
 from slim_bake.config import Budget
+from slim_bake.report import markdown
 from slim_bake.report.compare import compare
 from slim_bake.report.explain import digest_change
 from slim_bake.report.model import FILE_LIMIT, State
@@ -225,6 +226,11 @@ def test_a_pinned_base_at_a_new_digest_is_named_with_both_digests() -> None:
         f"base distroless:static changed (digest sha256:{'a' * 12}… → sha256:{'b' * 12}…)"
     )
     assert f"  {words}: +70kB" in why_lines(result)
+    comment = markdown.render(compare(base, head))
+    assert (
+        f"**Base image changed:** `distroless:static` digest `sha256:{'a' * 12}…` →"
+        f" `sha256:{'b' * 12}…`"
+    ) in comment
     other = ("distroless:cc@sha256:" + "b" * 64, "sha256:" + "3" * 64, 1_600_000)
     moved = compare(base, report(target("hello-distroless-static", figures(binary, files, other))))
     assert moved.targets[0].explanation is not None

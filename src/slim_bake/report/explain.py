@@ -47,16 +47,25 @@ def _base_change(before: Figures, after: Figures) -> BaseChange:
     )
 
 
-def digest_change(base: BaseChange) -> str | None:
-    """ "base debian:12-slim changed (digest sha256:1a2b… → sha256:3c4d…)" when the base
-    is the same pinned tag at another digest (`slim pin`, a bot's update); else None."""
+def pinned_move(base: BaseChange) -> tuple[str, str, str] | None:
+    """(image, old digest, new digest, both shortened) when the base is the same pinned
+    tag at another digest (`slim pin`, a bot's update); else None."""
     if not base.changed or base.before_image is None or base.after_image is None:
         return None
     before, _, old = base.before_image.partition("@")
     after, _, new = base.after_image.partition("@")
     if before != after or not old or not new or old == new:
         return None
-    return f"base {after} changed (digest {_short_digest(old)} → {_short_digest(new)})"
+    return after, _short_digest(old), _short_digest(new)
+
+
+def digest_change(base: BaseChange) -> str | None:
+    """ "base debian:12-slim changed (digest sha256:1a2b… → sha256:3c4d…)", or None."""
+    moved = pinned_move(base)
+    if moved is None:
+        return None
+    image, old, new = moved
+    return f"base {image} changed (digest {old} → {new})"
 
 
 def _short_digest(digest: str) -> str:

@@ -19,7 +19,7 @@ import html
 import re
 import string
 
-from slim_bake.report import wording
+from slim_bake.report import explain, wording
 from slim_bake.report.model import Comparison, Explanation, State, Status, TargetComparison
 from slim_bake.report.wording import delta_text, format_size, signed_size
 from slim_bake.safe_text import visible
@@ -215,6 +215,14 @@ def _base_line(explanation: Explanation) -> str:
         image = code(base.after_image, cell=False) if base.after_image else "none"
         return (
             f"**Base image unchanged:** {image}{_id(base.after_id)}, {format_size(base.after_size)}"
+        )
+    moved = explain.pinned_move(base)
+    if moved is not None:  # the same pinned tag, another digest: say which, shortly
+        image, old, new = (code(part, cell=False) for part in moved)
+        return (
+            f"**Base image changed:** {image} digest {old} → {new}:"
+            f" {format_size(base.before_size)} → {format_size(base.after_size)}"
+            f" ({signed_size(base.delta)})"
         )
     before = code(base.before_image, cell=False) if base.before_image else "none"
     after = code(base.after_image, cell=False) if base.after_image else "none"
