@@ -16,12 +16,18 @@ readonly CONFIG=/etc/slim-registry.yml
 readonly LOG=/var/log/slim-registry.log
 
 log() { printf 'registry.sh: %s\n' "$*" >&2; }
-answers() { curl -fsS -o /dev/null --max-time 2 "http://${ADDR}/v2/"; }
+# python3 is there (the test command runs pip); curl may not be on a fresh machine.
+answers() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "http://${ADDR}/v2/" 2>/dev/null
+}
 
 if ! answers; then
     if ! command -v docker-registry >/dev/null; then
         log "installing Debian's docker-registry"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -qq docker-registry >/dev/null; }
         # The package starts a service on :5000 bound to every address where systemd runs;
         # this one is ours, on 127.0.0.1 only.
         pkill -x docker-registry 2>/dev/null || true

@@ -35,6 +35,7 @@ from typing import Any
 
 from slim_bake import __version__
 from slim_bake.errors import BuildError, UsageError
+from slim_bake.nofollow import OPENER
 from slim_bake.safe_text import printable
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -132,25 +133,6 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     if scheme not in ("http", "https") or not parsed.hostname or "@" in parsed.netloc:
         return None
     return scheme, parsed.hostname.lower(), port or (443 if scheme == "https" else 80)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Every 3xx comes back to Registry, which decides where (and with what) to go."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.OpenerDirector()
-for _handler in (
-    urllib.request.ProxyHandler(),
-    urllib.request.HTTPHandler(),
-    urllib.request.HTTPSHandler(),
-    urllib.request.HTTPDefaultErrorHandler(),
-    urllib.request.HTTPErrorProcessor(),
-    _NoRedirect(),
-):
-    _OPENER.add_handler(_handler)
 
 
 @dataclass
@@ -254,7 +236,7 @@ class Registry:
         self.requests += 1
         request = urllib.request.Request(url, headers=dict(headers), method="GET")
         try:
-            return _OPENER.open(request, timeout=self.timeout)
+            return OPENER.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:  # an answer all the same
             return exc
         except urllib.error.URLError as exc:

@@ -31,6 +31,7 @@ from typing import Any
 
 from slim_bake import __version__
 from slim_bake.errors import GitHubError, RateLimited, ReadOnlyToken, UsageError
+from slim_bake.nofollow import OPENER
 from slim_bake.safe_text import printable, warn
 
 DEFAULT_API = "https://api.github.com"
@@ -79,27 +80,6 @@ class _Answer:
     headers: Mapping[str, str]  # names in lower case
     body: bytes  # at most Limits.response_bytes + 1
 
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """urllib would follow a redirect to any host and keep the Authorization header:
-    hand every 3xx back to GitHubClient, which decides."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-# Only what the API needs: no file:, ftp: or data: handlers, redirects decided above.
-# ProxyHandler keeps HTTPS_PROXY/NO_PROXY working on self-hosted runners.
-_OPENER = urllib.request.OpenerDirector()
-for _handler in (
-    urllib.request.ProxyHandler(),
-    urllib.request.HTTPHandler(),
-    urllib.request.HTTPSHandler(),
-    urllib.request.HTTPDefaultErrorHandler(),
-    urllib.request.HTTPErrorProcessor(),
-    _NoRedirect(),
-):
-    _OPENER.add_handler(_handler)
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -247,7 +227,7 @@ class GitHubClient:
     def _transfer(self, method: str, url: str, data: bytes | None, timeout: float) -> _Answer:
         request = urllib.request.Request(url, data=data, method=method, headers=self._headers(data))
         try:
-            response = _OPENER.open(request, timeout=timeout)
+            response = OPENER.open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:  # 3xx, 4xx, 5xx: an answer all the same
             response = exc
         with response:
