@@ -163,7 +163,10 @@ def _text(folder: str, name: str) -> str:
 
 
 def _yaml(name: str) -> dict[str, Any]:
-    data = yaml.safe_load(_text("presets", name))
+    # Our own trusted data, read on every start: libyaml's loader when PyYAML has it
+    # (the pure-Python one took 0.2 s of a 0.6 s `slim validate`).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(_text("presets", name), Loader=loader)  # noqa: S506 (a safe loader)
     assert isinstance(data, dict)
     return data
 
