@@ -248,8 +248,9 @@ def test_a_bug_exits_4_with_one_line_and_the_traceback_in_a_file(
     assert "ZeroDivisionError" in path.read_text()
 
 
-def _slim(script: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+def _slim(script: str, cwd: Path, **extra: str) -> subprocess.Popen[str]:
+    path = os.pathsep.join([str(ROOT / "src"), *sys.path])
+    env = {**os.environ, "PYTHONPATH": path, **extra}
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(script)],
         cwd=cwd,
@@ -308,6 +309,7 @@ def test_ctrl_c_during_start_up_is_quiet(repo: Path, module: str) -> None:
         sys.exit(main(["validate"]))
         """,
         repo,
+        SLIM_CACHE_DIR=str(repo.parent / "empty-cache"),  # no schema verdict: jsonschema loads
     )
     _, err = child.communicate(timeout=60)
     assert child.returncode == 130

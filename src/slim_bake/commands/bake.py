@@ -7,23 +7,28 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from slim_bake import repro
 from slim_bake.bake import Mode, Output, oci_directory
-from slim_bake.bake import build as bake_build
 from slim_bake.commands._options import add_config_argument, add_output_arguments
-from slim_bake.commands.report import show
+from slim_bake.commands._preload import preload
 from slim_bake.config import load_config
 from slim_bake.errors import UsageError
 from slim_bake.output import regenerate, shown
 from slim_bake.pipeline import TargetResult, bake_targets, result_platforms
 from slim_bake.plan import Plan, Target, make_plan
-from slim_bake.report import build
-from slim_bake.report.compare import compare
-from slim_bake.report.model import Report
-from slim_bake.report.reading import load_report, targets_of_plan
 from slim_bake.safe_text import say, visible, warn
 from slim_bake.shards import parse_shard, select_shard
+
+if TYPE_CHECKING:
+    from slim_bake.report.model import Report
+
+# Needed once the images are built: imported while buildx builds them (_preload.py).
+AFTER_BAKE = (
+    "slim_bake.report.build",
+    "slim_bake.report.compare",
+    "slim_bake.commands.report",
+)
 
 DEFAULT_OCI_DIR = "slim-oci"
 
@@ -83,24 +88,27 @@ def run(args: argparse.Namespace) -> int:
     output = output_of(args, plan)
     targets = select(plan, args.targets)
     # Read before building: a bad baseline fails in a second, not after the build.
-    base = (
-        load_report(
-            args.baseline,
-            plan.config.directory,
-            targets_of_plan(targets, result_platforms(plan, output)),
-        )
-        if args.baseline
-        else None
-    )
+    base = baseline(args.baseline, plan, targets, output) if args.baseline else None
     if shard is not None:
         targets = in_shard(targets, shard, base)
     regenerate_first(plan)
     if args.repro_check:
         return repro_check(plan, targets, args.builder)
+    preload(*AFTER_BAKE)
     results = bake_targets(
         plan, targets, builder=args.builder, run_smoke=not args.no_smoke, output=output
     )
+    from slim_bake.commands.report import show
+    from slim_bake.report.compare import compare
+
     return show(args, compare(base, head_report(args, plan, results, base), source=args.baseline))
+
+
+def baseline(source: str, plan: Plan, targets: list[Target], output: Output) -> Report:
+    from slim_bake.report.reading import load_report, targets_of_plan
+
+    known = targets_of_plan(targets, result_platforms(plan, output))
+    return load_report(source, plan.config.directory, known)
 
 
 def output_of(args: argparse.Namespace, plan: Plan) -> Output:
@@ -118,6 +126,9 @@ def output_of(args: argparse.Namespace, plan: Plan) -> Output:
 
 def repro_check(plan: Plan, targets: list[Target], builder: str | None) -> int:
     """Two empty-cache builds of `targets`, compared (slim_bake.repro): 1 when one differs."""
+    from slim_bake import repro
+    from slim_bake.bake import build as bake_build
+
     again = ("--no-cache",)
     outcomes = repro.check(
         targets, lambda: bake_build(plan, targets, builder=builder, notify=warn, extra=again)
@@ -133,6 +144,8 @@ def head_report(
 ) -> Report:
     """This run's report; with the engine and git it was made with only when it is
     compared or leaves the process (asking costs a call to each)."""
+    from slim_bake.report import build
+
     if not (base or args.json or args.write_report or args.markdown):
         return build.from_results(plan, results)
     environment, git = build.provenance(plan, args.builder)

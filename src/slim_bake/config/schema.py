@@ -1,46 +1,103 @@
 """Validation, first half: slim.yaml (or a report) against its JSON Schema, each
-complaint worded for a human and located at the value (or key) it is about."""
+complaint worded for a human and located at the value (or key) it is about.
+
+A document that passed is remembered by a fingerprint of its values (with their types)
+and of the schema, in the cache directory: the same document passes again without
+importing jsonschema, a third of every command's start-up (0.08 s of 0.3 s). Only a
+pass is remembered; a changed document, schema or slim is validated again. The cache
+directory is trusted as slim's own files are (like the measured layers in it)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
-from slim_bake import presets
+from slim_bake import __version__, presets
+from slim_bake.cachedir import cache_dir
 from slim_bake.config.problems import did_you_mean
 from slim_bake.errors import Diagnostic
 from slim_bake.loader import Document, PathKey
 
+if TYPE_CHECKING:
+    import jsonschema
+
+VERDICTS = "schema-passed-v1"
+
 
 def schema_check(doc: Document, schema_name: str) -> tuple[list[Diagnostic], set[PathKey]]:
     """The schema's complaints, and the paths of the values it refused."""
-    validator = _Validator(presets.schema(schema_name))
+    schema = presets.schema(schema_name)
+    passed = _verdict_path(doc.data, schema)
+    if passed is not None and passed.is_file():
+        return [], set()
+    validator = _validator()(schema)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
     problems = [d for error in errors for d in _describe(doc, error)]
+    if not errors and passed is not None:
+        _remember(passed)
     return problems, {tuple(error.absolute_path) for error in errors}
 
 
-def _pattern(
-    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
-) -> Iterable[jsonschema.ValidationError]:
-    """`pattern` with ECMA-262's `$` (the end of the text), as JSON Schema means it:
-    jsonschema uses Python's re.search, whose `$` also matches before a final newline,
-    so "hello\n" passed every `^...$` pattern and a newline reached the files."""
-    if not isinstance(instance, str):
-        return
-    strict = (
-        pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+def _verdict_path(data: Any, schema: dict[str, Any]) -> Path | None:
+    """Where a pass of `data` against `schema` is remembered; None when it cannot be
+    (a value of a type JSON lacks: it is validated every time)."""
+    try:
+        text = json.dumps([__version__, schema, _typed(data)], sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return cache_dir() / VERDICTS / hashlib.sha256(text.encode()).hexdigest()
+
+
+def _typed(value: Any) -> Any:
+    """`value` with each scalar's type beside it and each mapping as sorted pairs: 1,
+    "1", 1.0 and True, as keys or values, give different fingerprints."""
+    if isinstance(value, dict):
+        pairs = [[_typed(k), _typed(v)] for k, v in value.items()]
+        return ["map", sorted(pairs, key=lambda pair: json.dumps(pair, sort_keys=True))]
+    if isinstance(value, list):
+        return ["seq", [_typed(item) for item in value]]
+    if value is None or isinstance(value, bool | int | float | str):
+        return [type(value).__name__, value]
+    raise TypeError(type(value).__name__)
+
+
+def _remember(path: Path) -> None:
+    # The file's existence is the verdict: an empty file needs no atomic write. Best
+    # effort: a read-only or full cache only means validating again next time.
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    def pattern(
+        validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+    ) -> Iterable[jsonschema.ValidationError]:
+        """`pattern` with ECMA-262's `$` (the end of the text), as JSON Schema means it:
+        jsonschema uses Python's re.search, whose `$` also matches before a final newline,
+        so "hello\n" passed every `^...$` pattern and a newline reached the files."""
+        if not isinstance(instance, str):
+            return
+        strict = (
+            pattern[:-1] + r"\Z"
+            if pattern.endswith("$") and not pattern.endswith("\\$")
+            else pattern
+        )
+        if not re.search(strict, instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": pattern}
     )
-    if not re.search(strict, instance):
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator, {"pattern": _pattern}
-)
 
 
 def _describe(doc: Document, error: jsonschema.ValidationError) -> Iterable[Diagnostic]:
