@@ -7,8 +7,11 @@ A registry is untrusted input reached over the network, so:
 - every request has a timeout, and a manifest, config or token answer has a total
   deadline and a size cap (MAX_DOCUMENT) — a server dripping bytes or sending an
   endless body cannot hold or fill slim;
-- anonymous Bearer tokens only (the `WWW-Authenticate` challenge of Docker Hub, ghcr.io,
-  …): the token is sent to the registry's origin (scheme, host, port) and nowhere else;
+- the `WWW-Authenticate` challenge answered as docker does: a Bearer token from the
+  challenge's realm (https, or a loopback host), anonymous or with the credentials
+  `docker login` stored for the host (credentials.py); Basic with those credentials.
+  The token or Basic header is sent to the registry's origin (scheme, host, port) and
+  nowhere else; the credentials only to the realm, and never to a plain-http one;
 - a manifest request redirected to another origin is refused; a blob (config or layer)
   redirected to another origin (a registry's storage or CDN, as Docker Hub does) is
   fetched there without the token, and only over https (or to a loopback host);
@@ -29,11 +32,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from slim_bake import __version__
+from slim_bake.credentials import Credentials, lookup
 from slim_bake.errors import BuildError, UsageError
 from slim_bake.nofollow import OPENER
 from slim_bake.safe_text import printable
@@ -145,7 +149,9 @@ class Registry:
     max_document: int = MAX_DOCUMENT
     requests: int = 0
     blob_reads: int = 0
-    _tokens: dict[str, str] = field(default_factory=dict)  # by repository
+    credentials: Callable[[str], Credentials | None] = field(default_factory=lambda: lookup)
+    _auth: dict[str, str] = field(default_factory=dict)  # Authorization, by repository
+    _found: list[Credentials | None] = field(default_factory=list)  # looked up once
 
     def __post_init__(self) -> None:
         name = DOCKER_HUB if self.host == "docker.io" else self.host
@@ -193,17 +199,18 @@ class Registry:
         for attempt in range(2):
             response = self._follow(url, repository, accept, elsewhere)
             status = _status(response)
-            if status == 401 and attempt == 0 and repository not in self._tokens:
+            if status == 401 and attempt == 0 and repository not in self._auth:
                 challenge = response.headers.get("WWW-Authenticate", "")
                 response.close()
-                self._tokens[repository] = self._token(challenge, repository, url)
+                self._auth[repository] = self._authorize(challenge, repository, url)
                 continue
             if status == 200:
                 return response
             response.close()
             error = NotFound if status == 404 else BuildError
-            raise error(f"GET {printable(url)}: {_explain(status)}")
-        raise BuildError(f"GET {printable(url)}: refused after authenticating (HTTP 401)")
+            raise error(f"GET {printable(url)}: {_explain(status, self.host)}")
+        whose = "with the credentials of docker's config" if self._login() else "anonymously"
+        raise BuildError(f"GET {printable(url)}: refused after authenticating {whose} (HTTP 401)")
 
     def _follow(self, url: str, repository: str, accept: str, elsewhere: bool) -> Any:
         """GET `url`, following redirects: within the registry's origin always; to
@@ -212,9 +219,9 @@ class Registry:
         for _ in range(MAX_REDIRECTS + 1):
             same = _origin(url) == self.origin
             headers = {"Accept": accept, "User-Agent": f"slim-bake/{__version__}"}
-            token = self._tokens.get(repository)
-            if token and same:  # the token never leaves the registry's origin
-                headers["Authorization"] = f"Bearer {token}"
+            authorization = self._auth.get(repository)
+            if authorization and same:  # it never leaves the registry's origin
+                headers["Authorization"] = authorization
             response = self._get(url, headers)
             if _status(response) not in _REDIRECTS:
                 return response
@@ -232,9 +239,11 @@ class Registry:
             url = target
         raise BuildError(f"GET {printable(url)}: more than {MAX_REDIRECTS} redirects")
 
-    def _get(self, url: str, headers: Mapping[str, str]) -> Any:
+    def _get(self, url: str, headers: Mapping[str, str], form: bytes | None = None) -> Any:
+        """GET `url` (POST `form`); the answer whatever its status, redirects not followed."""
         self.requests += 1
-        request = urllib.request.Request(url, headers=dict(headers), method="GET")
+        method = "GET" if form is None else "POST"
+        request = urllib.request.Request(url, data=form, headers=dict(headers), method=method)
         try:
             return OPENER.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:  # an answer all the same
@@ -277,36 +286,65 @@ class Registry:
                 f"GET {printable(url)}: {printable(str(exc) or type(exc).__name__)}"
             ) from None
 
-    def _token(self, challenge: str, repository: str, url: str) -> str:
-        """An anonymous pull token from the challenge's realm."""
+    def _login(self) -> Credentials | None:
+        if not self._found:
+            self._found.append(self.credentials(self.host))
+        return self._found[0]
+
+    def _authorize(self, challenge: str, repository: str, url: str) -> str:
+        """The Authorization header answering a 401's challenge."""
         scheme, _, params = challenge.partition(" ")
+        login = self._login()
+        if scheme.lower() == "basic" and login is not None and login.password:
+            return login.basic()  # to the registry's origin: https, or a loopback host
+        if scheme.lower() != "bearer":
+            raise BuildError(f"GET {printable(url)}: {_explain(401, self.host)}")
+        return "Bearer " + self._token(params, repository, url, login)
+
+    def _token(self, params: str, repository: str, url: str, login: Credentials | None) -> str:
+        """A pull token from the challenge's realm: anonymous, or for `login`."""
         fields = dict(re.findall(r'(\w+)="([^"]*)"', params))
         realm = fields.get("realm", "")
         where = _origin(realm)
-        if scheme.lower() != "bearer" or where is None:
-            raise BuildError(
-                f"GET {printable(url)}: authentication required (HTTP 401);"
-                " slim reads public images only (anonymous pull)"
-            )
+        if where is None:
+            raise BuildError(f"GET {printable(url)}: {_explain(401, self.host)}")
         if where[0] == "http" and not is_loopback(where[1]):
             raise BuildError(f"GET {printable(url)}: token realm {printable(realm)} is plain http")
         query = {"scope": fields.get("scope") or f"repository:{repository}:pull"}
         if "service" in fields:
             query["service"] = fields["service"]
-        token_url = f"{realm}{'&' if '?' in realm else '?'}{urllib.parse.urlencode(query)}"
-        response = self._get(token_url, {"User-Agent": f"slim-bake/{__version__}"})
+        response = self._ask_token(realm, query, login)
         with response:
             if _status(response) != 200:
-                raise BuildError(f"GET {printable(token_url)}: {_explain(_status(response))}")
-            body = self._read_document(response, token_url)
+                refused = " (docker's credentials for it were refused)" if login else ""
+                status = _explain(_status(response), self.host)
+                raise BuildError(f"token service {printable(realm)}: {status}{refused}")
+            body = self._read_document(response, realm)
         try:
             data = json.loads(body)
             token = data.get("token") or data.get("access_token")
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise BuildError(f"GET {printable(token_url)}: no token in the answer")
+            raise BuildError(f"token service {printable(realm)}: no token in the answer")
         return token
+
+    def _ask_token(self, realm: str, query: dict[str, str], login: Credentials | None) -> Any:
+        """GET the token (anonymous, or with Basic credentials), or POST an identity
+        token as OAuth 2 asks (docker's refresh-token flow)."""
+        agent = {"User-Agent": f"slim-bake/{__version__}"}
+        if login is not None and login.identity_token:
+            form = {
+                **query,
+                "grant_type": "refresh_token",
+                "refresh_token": login.identity_token,
+                "client_id": "slim-bake",
+            }
+            headers = {**agent, "Content-Type": "application/x-www-form-urlencoded"}
+            return self._get(realm, headers, urllib.parse.urlencode(form).encode())
+        token_url = f"{realm}{'&' if '?' in realm else '?'}{urllib.parse.urlencode(query)}"
+        headers = {**agent, "Authorization": login.basic()} if login is not None else agent
+        return self._get(token_url, headers)
 
 
 def _safe_storage(origin: tuple[str, str, int]) -> bool:
@@ -317,9 +355,10 @@ def _status(response: Any) -> int:
     return int(getattr(response, "status", None) or response.getcode() or 0)
 
 
-def _explain(status: int) -> str:
+def _explain(status: int, host: str = "") -> str:
+    login = f"`docker login {printable(host)}`" if host else "`docker login`"
     words = {
-        401: "authentication required; slim reads public images only (anonymous pull)",
+        401: f"authentication required; slim uses the credentials of {login}",
         403: "access denied",
         404: "not found",
     }

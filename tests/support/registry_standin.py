@@ -12,6 +12,7 @@ bytes dripped slowly). Every request is logged, with its headers, for the tests.
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
 import hashlib
@@ -20,6 +21,7 @@ import json
 import tarfile
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -141,6 +143,9 @@ class RegistryStandin:
     token: str | None = None  # required as a Bearer token when set
     token_realm: str | None = None  # sent in the challenge
     issue_token: str | None = None  # this stand-in is a token service handing out this
+    login: str | None = None  # "user:password" a request must carry as Basic (token service too)
+    refresh_token: str | None = None  # a token service: the identity token a POST must carry
+    posts: list[dict[str, str]] = field(default_factory=list)  # the token service's forms
     scripted: dict[str, Scripted] = field(default_factory=dict)  # by path
     log: list[Logged] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -184,6 +189,10 @@ class RegistryStandin:
         return [r.path for r in self.log if part in r.path]
 
 
+def _basic(login: str) -> str:
+    return "Basic " + base64.b64encode(login.encode()).decode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: RegistryStandin
 
@@ -196,6 +205,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path in standin.scripted:
             return self._scripted(standin.scripted[path])
+        if standin.login and self.headers.get("Authorization") != _basic(standin.login):
+            if standin.issue_token is not None:
+                return self._send(401, b"{}", "application/json")
+            if not standin.token:  # a registry asking for Basic credentials itself
+                headers = {"WWW-Authenticate": 'Basic realm="standin"'}
+                return self._send(401, b"{}", "application/json", headers)
         if standin.issue_token is not None:
             return self._send(
                 200, json.dumps({"token": standin.issue_token}).encode(), "application/json"
@@ -215,6 +230,18 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "blobs" and (repository, ref) in standin.blobs:
                 return self._send(200, standin.blobs[(repository, ref)], "application/octet-stream")
         return self._send(404, b'{"errors":[{"code":"NOT_FOUND"}]}', "application/json")
+
+    def do_POST(self) -> None:  # noqa: N802
+        """A token service's OAuth 2 refresh-token grant."""
+        standin = self.owner
+        standin.log.append(Logged(self.path, {k.lower(): v for k, v in self.headers.items()}))
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+        standin.posts.append(form)
+        if standin.issue_token is None or form.get("refresh_token") != standin.refresh_token:
+            return self._send(401, b"{}", "application/json")
+        body = json.dumps({"access_token": standin.issue_token}).encode()
+        return self._send(200, body, "application/json")
 
     def _send(
         self, status: int, body: bytes, media: str, headers: dict[str, str] | None = None
