@@ -501,8 +501,12 @@ def refuse_native_only(plan: Plan, targets: list[Target]) -> None:
 
 # What a language would need to build for another platform without emulation.
 CROSS_NEEDS = {
-    "c": "a cross compiler such as Debian's gcc-aarch64-linux-gnu with the target's libc",
-    "cpp": "a cross compiler such as Debian's g++-aarch64-linux-gnu with the target's libc",
+    "c": "C cross-compiles with glibc only (Debian's gcc-aarch64-linux-gnu, the gcc-cross"
+    " base), Debian has no musl cross compiler: a glibc runtime (scratch-glibc, scratch-closure,"
+    " distroless-static ...), not a musl, -debug or single-stage one",
+    "cpp": "C++ cross-compiles with glibc only (Debian's g++-aarch64-linux-gnu, the gcc-cross"
+    " base), Debian has no musl cross compiler: a glibc runtime (scratch-glibc, scratch-closure,"
+    " distroless-static ...), not a musl, -debug or single-stage one",
     "rust": "the target's standard library (rustup target add aarch64-unknown-linux-gnu)"
     " and a cross linker (gcc-aarch64-linux-gnu)",
     "go": "Go cross-compiles only with CGO_ENABLED=0: a static runtime (scratch-*, distroless-"
