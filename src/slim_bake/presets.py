@@ -38,6 +38,10 @@ class Base:
     # Shared libraries the image has, as soname patterns (fnmatch / shell `case`): a
     # `closure: beyond-base` runtime on it copies the rest of a program's closure.
     provides: tuple[str, ...] = ()
+    # The platforms the image offers (linux/amd64); empty: any (the official images
+    # slim names are multi-platform). A runtime base that lacks one of slim.yaml's
+    # `platforms:` is refused when slim bakes them all.
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,7 @@ def bases() -> dict[str, Base]:
             dict(spec.get("vars", {})),
             spec.get("packager"),
             _strings(spec.get("provides")),
+            _strings(spec.get("platforms")),
         )
         for name, spec in _yaml("bases.yaml").items()
     }

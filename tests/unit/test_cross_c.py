@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.bake_support import c_artifact, write_project
+from support.bake_support import STANDIN_BASES, c_artifact, write_project
 from support.buildkit_rules import parse, run_commands
 
 from slim_bake import bake, presets
@@ -127,17 +127,40 @@ def _refusal(plan: Plan) -> str:
     with pytest.raises(ConfigError) as caught:
         bake.refuse_native_only(plan, list(plan.targets))
     assert caught.value.exit_code == 2
-    (problem,) = caught.value.diagnostics
+    problem = caught.value.diagnostics[0]  # alpine's base is refused too, after it
     lines = plan.config.path.read_text().splitlines()
     assert lines[problem.line - 1] == "platforms:"
     return problem.message
 
 
 def test_c_glibc_runtimes_are_accepted_on_two_platforms(tmp_path: Path) -> None:
-    runtimes = ["scratch-glibc", "scratch-closure", "distroless-static", "distroless-cc"]
-    plan = _plan(tmp_path, {"hello": c_artifact(runtimes)}, platforms=TWO)
+    runtimes = ["scratch-glibc", "scratch-closure", "distroless-static", "debian-slim"]
+    # The real debian:bookworm-slim is multi-platform (no `platforms:` in the presets).
+    bases = {**STANDIN_BASES, "debian-slim": "debian:bookworm-slim"}
+    plan = _plan(tmp_path, {"hello": c_artifact(runtimes)}, platforms=TWO, bases=bases)
     bake.refuse_native_only(plan, list(plan.targets))  # no exception: all cross-compile
     assert all(t.build.cross == {"SLIM_TARGETARCH": "TARGETARCH"} for t in plan.targets)
+
+
+def test_a_runtime_base_without_one_of_the_platforms_is_refused(tmp_path: Path) -> None:
+    runtimes = ["scratch-closure", "distroless-cc", "busybox-glibc"]
+    plan = _plan(tmp_path, {"hello": c_artifact(runtimes)}, platforms=TWO)
+    with pytest.raises(ConfigError) as caught:
+        bake.refuse_native_only(plan, list(plan.targets))
+    messages = [d.message for d in caught.value.diagnostics]
+    assert messages == [
+        "hello-distroless-cc: runtime distroless-cc's base slim-standin/distroless:cc offers"
+        " linux/amd64 only (its `platforms:` in bases), not linux/arm64: name a base image"
+        " that has them, or a scratch runtime",
+        "hello-busybox-glibc: runtime busybox-glibc's base slim-standin/busybox:glibc offers"
+        " linux/amd64 only (its `platforms:` in bases), not linux/arm64: name a base image"
+        " that has them, or a scratch runtime",
+    ]
+    lines = plan.config.path.read_text().splitlines()
+    assert all(lines[d.line - 1] == "platforms:" for d in caught.value.diagnostics)
+    # One platform, the base's: nothing to refuse.
+    one = _plan(tmp_path, {"hello": c_artifact(runtimes)}, platforms=["linux/amd64"])
+    bake.refuse_native_only(one, list(one.targets))
 
 
 @pytest.mark.parametrize(
