@@ -474,35 +474,59 @@ def _platform_options(plan: Plan, notify: Notify) -> list[str]:
 
 def refuse_native_only(plan: Plan, targets: list[Target]) -> None:
     """Several platforms in one bake need every build stage to cross-compile (this
-    machine need not emulate the others): a target that cannot is refused at slim.yaml's
-    `platforms:` line (exit 2), before anything is built."""
+    machine need not emulate the others) and every runtime base to offer each platform:
+    a target that cannot is refused at slim.yaml's `platforms:` line (exit 2), before
+    anything is built."""
     platforms = plan.config.platforms
     if len(platforms) < 2:
         return
+    problems = [*_native_only(plan, targets), *_single_platform_bases(plan, targets)]
+    if problems:
+        line, column = _key_position(plan.config.path, "platforms")
+        path = str(plan.config.path)
+        raise ConfigError([Diagnostic(path, line, column, "platforms", m) for m in problems])
+
+
+def _native_only(plan: Plan, targets: list[Target]) -> list[str]:
     native = [t for t in targets if not t.build.cross]
     if not native:
-        return
+        return []
+    platforms = plan.config.platforms
     langs = sorted({t.artifact.lang for t in native})
     need = "; ".join(CROSS_NEEDS.get(lang, f"lang {lang} has no cross build") for lang in langs)
     names = ", ".join(t.name for t in native)
-    raise ConfigError(
-        [
-            Diagnostic(
-                str(plan.config.path),
-                *_key_position(plan.config.path, "platforms"),
-                "platforms",
-                f"platforms {', '.join(platforms)} with lang {', '.join(langs)} needs a cross"
-                f" toolchain: {names} would build only by emulation ({need}); bake with"
-                " `--output load` (the native platform), or list one platform",
+    return [
+        f"platforms {', '.join(platforms)} with lang {', '.join(langs)} needs a cross"
+        f" toolchain: {names} would build only by emulation ({need}); bake with"
+        " `--output load` (the native platform), or list one platform"
+    ]
+
+
+def _single_platform_bases(plan: Plan, targets: list[Target]) -> list[str]:
+    """A runtime base whose `platforms:` (bases) lacks one of slim.yaml's: the engine
+    would put that base under another architecture's program, or fail to pull it."""
+    problems = []
+    for t in targets:
+        if t.base is None or not t.base.platforms:
+            continue  # the toolchain image itself (refused above), or any platform
+        missing = [p for p in plan.config.platforms if p not in t.base.platforms]
+        if missing:
+            problems.append(
+                f"{t.name}: runtime {t.base_runtime}'s base {t.base.image} offers"
+                f" {', '.join(t.base.platforms)} only (its `platforms:` in bases), not"
+                f" {', '.join(missing)}: name a base image that has them, or a scratch runtime"
             )
-        ]
-    )
+    return problems
 
 
 # What a language would need to build for another platform without emulation.
 CROSS_NEEDS = {
-    "c": "a cross compiler such as Debian's gcc-aarch64-linux-gnu with the target's libc",
-    "cpp": "a cross compiler such as Debian's g++-aarch64-linux-gnu with the target's libc",
+    "c": "C cross-compiles with glibc only (Debian's gcc-aarch64-linux-gnu, the gcc-cross"
+    " base), Debian has no musl cross compiler: a glibc runtime (scratch-glibc, scratch-closure,"
+    " distroless-static ...), not a musl, -debug or single-stage one",
+    "cpp": "C++ cross-compiles with glibc only (Debian's g++-aarch64-linux-gnu, the gcc-cross"
+    " base), Debian has no musl cross compiler: a glibc runtime (scratch-glibc, scratch-closure,"
+    " distroless-static ...), not a musl, -debug or single-stage one",
     "rust": "the target's standard library (rustup target add aarch64-unknown-linux-gnu)"
     " and a cross linker (gcc-aarch64-linux-gnu)",
     "go": "Go cross-compiles only with CGO_ENABLED=0: a static runtime (scratch-*, distroless-"

@@ -25,7 +25,7 @@ from slim_bake.config import (
     split_runtime,
 )
 from slim_bake.pinfile import Pin
-from slim_bake.presets import BuildSystem, Flavour, Language, Runtime, VarValue
+from slim_bake.presets import BuildSystem, Cross, Flavour, Language, Runtime, VarValue
 
 BINARY_DIR = "/usr/local/bin"
 # Outside git (or for a context no commit touched) SOURCE_DATE_EPOCH is this: the same on
@@ -170,12 +170,11 @@ def _target(config: Config, artifact: Artifact, runtime: str) -> Target:
         base_runtime=base_runtime,
         debug=debug,
         description=preset.description + (" (with a busybox debug shell)" if debug else ""),
-        build=_cross(
-            config,
+        build=build_spec(
             artifact,
-            build_spec(artifact, preset.flavour, config.profiles[artifact.lang][profile]),
-            separate=base is not None,
-            debug=debug,
+            preset.flavour,
+            config.profiles[artifact.lang][profile],
+            _cross(config, artifact, preset.flavour, separate=base is not None, debug=debug),
         ),
         base=base,
         shell=preset.shell,
@@ -243,20 +242,57 @@ class Install:
 
 
 def _cross(
-    config: Config, artifact: Artifact, spec: BuildSpec, *, separate: bool, debug: bool
-) -> BuildSpec:
+    config: Config, artifact: Artifact, flavour: str, *, separate: bool, debug: bool
+) -> Cross | None:
     """The build stage cross-compiles when slim.yaml lists several platforms and the
     language's flavour says how (languages.yaml `cross:`); custom builds never do."""
-    recipe = presets.languages()[artifact.lang].flavours.get(spec.flavour)
+    recipe = presets.languages()[artifact.lang].flavours.get(flavour)
     if len(config.platforms) < 2 or artifact.lang == CUSTOM_LANGUAGE or recipe is None:
-        return spec
+        return None
     if not separate or debug:
-        return spec  # the runtime is the build stage, or runs busybox while it is made
-    return replace(spec, cross=dict(recipe.cross))
+        return None  # the runtime is the build stage, or runs busybox while it is made
+    return recipe.cross
 
 
-def build_spec(artifact: Artifact, flavour: str, profile: Profile) -> BuildSpec:
-    """`profile`: its vars, env and post steps, from the presets or slim.yaml."""
+# Cross tools named by a GNU triplet: the build argument it is chosen from, and the
+# shell variable the build script sets to it.
+TRIPLET_ARG = "TARGETARCH"
+TRIPLET_ENV = "SLIM_TARGETARCH"
+TRIPLET_VAR = "SLIM_TRIPLET"
+
+
+def _cross_env(cross: Cross | None) -> dict[str, str]:
+    """The build stage's env variables from build arguments (empty: a native build)."""
+    if cross is None:
+        return {}
+    return {**cross.env, **({TRIPLET_ENV: TRIPLET_ARG} if cross.triplets else {})}
+
+
+def _triplet_step(cross: Cross) -> str:
+    """The first build command: the triplet of the target architecture, or a clear
+    failure for one the presets have no cross tools for."""
+    cases = " ".join(f"{quote(a)}) {TRIPLET_VAR}={quote(t)} ;;" for a, t in cross.triplets.items())
+    known = ", ".join(cross.triplets)
+    return (
+        f'case "${TRIPLET_ENV}" in {cases} *) echo "slim: no cross compiler for'
+        f' linux/${TRIPLET_ENV} (the cross build knows {known})" >&2; exit 1 ;; esac'
+    )
+
+
+def _cross_tools(values: dict[str, str], cross: Cross | None) -> None:
+    """Each tool var (cc, cxx, strip) runs as <triplet>-<tool>: aarch64-linux-gnu-gcc."""
+    if cross is None or not cross.triplets:
+        return
+    for name in cross.tools:
+        if name in values:
+            values[name] = f'"${TRIPLET_VAR}"-{values[name]}'
+
+
+def build_spec(
+    artifact: Artifact, flavour: str, profile: Profile, cross: Cross | None = None
+) -> BuildSpec:
+    """`profile`: its vars, env and post steps, from the presets or slim.yaml; `cross`:
+    how the flavour builds for the target platform on the build platform (None: natively)."""
     language = presets.languages()[artifact.lang]
     recipe = language.flavours[flavour]
     output = f"{OUT_DIR}/{artifact.binary}"
@@ -268,11 +304,13 @@ def build_spec(artifact: Artifact, flavour: str, profile: Profile) -> BuildSpec:
         custom_steps = (custom.command, *_copies(artifact, outputs, {}))
         env = dict(build.env)
         return _spec(artifact, flavour, toolchain, env, (), custom_steps, output)
-    toolchain = artifact.bases[recipe.toolchain]
+    toolchain = artifact.bases[(cross and cross.toolchain) or recipe.toolchain]
     values = _vars(language, recipe, toolchain, profile.vars, build.vars)
+    _cross_tools(values, cross)
     values.update(out=quote(output), binary=quote(artifact.binary))
     steps, places = _recipe_steps(language, recipe, build)
-    commands = [_fill(step, values) for step in steps]
+    commands = [_triplet_step(cross)] if cross and cross.triplets else []
+    commands += [_fill(step, values) for step in steps]
     commands += _copies(artifact, {**places, **build.outputs}, values)
     for name in artifact.all_executables:  # post steps (strip) for every executable
         each = {**values, "out": quote(f"{OUT_DIR}/{name}")}
@@ -280,7 +318,8 @@ def build_spec(artifact: Artifact, flavour: str, profile: Profile) -> BuildSpec:
     commands += [f"ln -s {quote(t)} {quote(f'{OUT_DIR}/{n}')}" for n, t in artifact.links.items()]
     env = {**recipe.env, **profile.env, **build.env}
     mounts = tuple(_fill(m, values) for m in language.mounts)
-    return _spec(artifact, flavour, toolchain, env, mounts, tuple(commands), output)
+    spec = _spec(artifact, flavour, toolchain, env, mounts, tuple(commands), output)
+    return replace(spec, cross=_cross_env(cross))
 
 
 def _spec(

@@ -38,6 +38,10 @@ class Base:
     # Shared libraries the image has, as soname patterns (fnmatch / shell `case`): a
     # `closure: beyond-base` runtime on it copies the rest of a program's closure.
     provides: tuple[str, ...] = ()
+    # The platforms the image offers (linux/amd64); empty: any (the official images
+    # slim names are multi-platform). A runtime base that lacks one of slim.yaml's
+    # `platforms:` is refused when slim bakes them all.
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,21 @@ class Flavour:
     env: dict[str, str] = field(default_factory=dict)
     steps: tuple[str, ...] = ()
     output: str | None = None  # where executable {name} is after the steps
-    # Cross-compiling: each env variable from a build argument BuildKit sets (GOARCH from
-    # TARGETARCH), so that the build stage runs on the build platform for any target
-    # platform. Empty: this flavour builds only for the platform it runs on.
-    cross: dict[str, str] = field(default_factory=dict)
+    # How the build stage builds for another platform on the build platform; None: this
+    # flavour builds only for the platform it runs on.
+    cross: Cross | None = None
+
+
+@dataclass(frozen=True)
+class Cross:
+    """A flavour's cross build (languages.yaml `cross:`)."""
+
+    # Each env variable from a build argument BuildKit sets (GOARCH from TARGETARCH).
+    env: dict[str, str] = field(default_factory=dict)
+    toolchain: str | None = None  # the base whose image has the cross tools (else the flavour's)
+    # TARGETARCH → the GNU triplet that names its tools (arm64: aarch64-linux-gnu-gcc) ...
+    triplets: dict[str, str] = field(default_factory=dict)
+    tools: tuple[str, ...] = ()  # ... for these vars (cc, cxx, strip): run as <triplet>-<tool>
 
 
 @dataclass(frozen=True)
@@ -214,6 +229,7 @@ def bases() -> dict[str, Base]:
             dict(spec.get("vars", {})),
             spec.get("packager"),
             _strings(spec.get("provides")),
+            _strings(spec.get("platforms")),
         )
         for name, spec in _yaml("bases.yaml").items()
     }
@@ -254,7 +270,16 @@ def _flavour(spec: dict[str, Any]) -> Flavour:
         env=dict(spec.get("env", {})),
         steps=_strings(spec.get("steps")),
         output=spec.get("output"),
-        cross={str(k): str(v) for k, v in spec.get("cross", {}).items()},
+        cross=_cross(spec["cross"]) if "cross" in spec else None,
+    )
+
+
+def _cross(spec: dict[str, Any]) -> Cross:
+    return Cross(
+        env={str(k): str(v) for k, v in spec.get("env", {}).items()},
+        toolchain=spec.get("toolchain"),
+        triplets={str(k): str(v) for k, v in spec.get("triplets", {}).items()},
+        tools=_strings(spec.get("tools")),
     )
 
 

@@ -229,4 +229,5 @@ def override_base(old: Base, value: str | dict[str, Any]) -> Base:
         vars={**old.vars, **value.get("vars", {})},
         packager=value.get("packager", old.packager),
         provides=old.provides,  # the libraries of the preset's image (bases.yaml)
+        platforms=tuple(value.get("platforms", old.platforms)),
     )
