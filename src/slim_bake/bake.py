@@ -8,7 +8,8 @@ through to stderr.
 
 Fail closed: when bake fails, buildx cancels the targets still running, so slim
 finds out which targets were really built in this run (their tag now names a
-different image than before; an image left from an earlier run never counts), reads
+different image than before, or one their export in this run wrote, as its progress
+says; an image left from an earlier run never counts), reads
 from buildx's rawjson progress which targets broke (progress.py), and bakes all the
 others again in one bake, until a bake succeeds or shows no new broken target. A
 broken target is left out of the built set; the others are still smoke-run, measured
@@ -52,7 +53,7 @@ class Watch:
     started: Callable[[], None] = lambda: None  # a bake process runs (each round)
     # A target's image is in the store: an image ID naming its tag now is one of these
     # digests, else the tag still names another image (verify before use).
-    exported: Callable[[str, tuple[str, ...]], None] = lambda name, wrote: None
+    exported: Exported = lambda name, wrote: None
 
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
