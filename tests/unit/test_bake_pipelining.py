@@ -173,3 +173,36 @@ def test_a_target_exported_before_another_broke_is_not_baked_again(
 
 def ended(digest: str, name: str, **state: str) -> dict[str, Any]:
     return {"vertexes": [{"digest": digest, "name": name, "completed": "t", **state}]}
+
+
+def test_an_engine_error_while_baking_leaves_the_target_to_after_the_bake(
+    plan: Plan, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tag lookup of an early check fails (the engine busy, a connection reset):
+    not a crash and not a failed target; it is checked after the bake."""
+    asked_while_baking = threading.Event()
+
+    def flaky(tags: list[str]) -> dict[str, str | None]:
+        if engine.baking:
+            asked_while_baking.set()
+            raise ConnectionResetError("reset by peer")
+        return engine.image_ids(tags)
+
+    def bake_round(
+        plan: Plan, names: list[str], *args: object, watch: Watch | None = None, **_: object
+    ) -> tuple[int, Any, dict[str, str | None]]:
+        assert watch is not None
+        engine.baking = True
+        watch.started()
+        engine.tags[tag(plan, MUSL)] = NEW
+        watch.exported(MUSL, (NEW,))
+        assert asked_while_baking.wait(WAIT)
+        engine.baking = False
+        return 0, bake._Progress(), {}
+
+    monkeypatch.setattr(bake.engine, "image_ids", flaky)
+    monkeypatch.setattr(bake, "_bake_round", bake_round)
+    results = {r.target: r for r in pipeline.bake_targets(plan, list(plan.targets))}
+    assert results[MUSL].status is Status.PASS
+    assert results[MUSL].measurement is not None and results[MUSL].measurement.image_id == NEW
+    assert engine.measured.count((tag(plan, MUSL), NEW, False)) == 1
