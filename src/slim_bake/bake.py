@@ -8,7 +8,8 @@ through to stderr.
 
 Fail closed: when bake fails, buildx cancels the targets still running, so slim
 finds out which targets were really built in this run (their tag now names a
-different image than before; an image left from an earlier run never counts), reads
+different image than before, or one their export in this run wrote, as its progress
+says; an image left from an earlier run never counts), reads
 from buildx's rawjson progress which targets broke (progress.py), and bakes all the
 others again in one bake, until a bake succeeds or shows no new broken target. A
 broken target is left out of the built set; the others are still smoke-run, measured
@@ -30,7 +31,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -38,10 +39,22 @@ from pathlib import Path
 from slim_bake import engine
 from slim_bake.errors import BuildError, ConfigError, Diagnostic, UsageError
 from slim_bake.plan import Plan, Target, source_date_epochs
-from slim_bake.progress import BuildxProgress, shown
+from slim_bake.progress import BuildxProgress, Exported, shown
 from slim_bake.safe_text import warn
 
 Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What the caller of a bake is told while buildx runs (on the thread that reads
+    buildx's progress: each call must return at once)."""
+
+    started: Callable[[], None] = lambda: None  # a bake process runs (each round)
+    # A target's image is in the store: an image ID naming its tag now is one of these
+    # digests, else the tag still names another image (verify before use).
+    exported: Exported = lambda name, wrote: None
+
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _BAKE_DEFINITIONS = "[internal] load local bake definitions"  # read before any target builds
@@ -108,12 +121,16 @@ def build(
     builder: str | None,
     notify: Notify,
     extra: tuple[str, ...] = (),
+    watch: Watch | None = None,
 ) -> set[str]:
     """Names of the targets built and loaded in this run.
 
     When a bake fails, buildx cancels the targets still building. The targets its
     progress shows broken are left out and the others are baked again, together: one
-    more bake per round in which a broken target showed, however many targets there are."""
+    more bake per round in which a broken target showed, however many targets there are.
+    A target counts as built in a failed round when its tag now names another image
+    than before the bake, or one its export in this round wrote (then it need not be
+    baked again: the same image ID as before when nothing changed)."""
     tags = {t.name: t.tags[0] for t in targets}
     options = [*_common_options(plan, targets, notify), *extra]  # extra: e.g. --no-cache
     remaining = list(tags)
@@ -122,19 +139,24 @@ def build(
     while remaining:
         first = before is None
         code, progress, snapshot = _bake_round(
-            plan, remaining, builder, options, list(tags.values()) if first else []
+            plan, remaining, builder, options, list(tags.values()) if first else [], watch=watch
         )
         before = snapshot if before is None else before
         if code == 0:
             return built | set(remaining)
         after = engine.image_ids([tags[n] for n in remaining])
-        built |= {n for n in remaining if after[tags[n]] not in (None, before[tags[n]])}
+        built |= {
+            n
+            for n in remaining
+            if after[tags[n]] not in (None, before[tags[n]])
+            or after[tags[n]] in progress.exports.get(n, ())
+        }
         broken = progress.broken(remaining) - built
         if first and not built and not broken:
             _diagnose(builder)  # no buildx, no such builder: one clear error instead of N failures
         rest = [n for n in remaining if n not in built and n not in broken]
         if not broken:
-            return built | _one_by_one(plan, rest, builder, options, notify)
+            return built | _one_by_one(plan, rest, builder, options, notify, watch)
         again = f"; baking the {len(rest)} unfinished other(s) again, together" if rest else ""
         notify(f"slim: bake failed: {', '.join(sorted(broken))} broke (buildx's progress){again}")
         remaining = rest
@@ -142,7 +164,13 @@ def build(
 
 
 def export(
-    plan: Plan, targets: list[Target], output: Output, *, builder: str | None, notify: Notify
+    plan: Plan,
+    targets: list[Target],
+    output: Output,
+    *,
+    builder: str | None,
+    notify: Notify,
+    watch: Watch | None = None,
 ) -> dict[str, str]:
     """`--output registry|oci`: the targets built and exported in this run, each with
     the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>)."""
@@ -154,7 +182,9 @@ def export(
         remaining = list(tags)
         first = True
         while remaining:
-            code, progress, digests = _export_round(plan, remaining, builder, options, output)
+            code, progress, digests = _export_round(
+                plan, remaining, builder, options, output, watch
+            )
             if code == 0:
                 return _references(output, tags, remaining, digests, notify)
             broken = progress.broken(remaining)
@@ -184,14 +214,20 @@ def _tag_snapshot(tags: list[str]) -> dict[str, str | None] | None:
 
 
 def _export_round(
-    plan: Plan, names: list[str], builder: str | None, options: list[str], output: Output
+    plan: Plan,
+    names: list[str],
+    builder: str | None,
+    options: list[str],
+    output: Output,
+    watch: Watch | None = None,
 ) -> tuple[int, _Progress, dict[str, str]]:
     """One bake that exports `names`: its exit code, its progress and the digest of each
     image exported (from buildx's metadata file: none when the bake failed)."""
     with tempfile.TemporaryDirectory(prefix="slim-bake-") as folder:
         metadata = Path(folder) / "metadata.json"
         written = [*options, "--metadata-file", str(metadata)]
-        code, progress, _ = _bake_round(plan, names, builder, written, [], output)
+        started = Watch(started=watch.started) if watch else None  # no image in the store
+        code, progress, _ = _bake_round(plan, names, builder, written, [], output, watch=started)
         return code, progress, digests(metadata) if code == 0 else {}
 
 
@@ -307,12 +343,16 @@ def _bake_round(
     options: list[str],
     note: list[str],
     output: Output | None = None,
+    watch: Watch | None = None,
 ) -> tuple[int, _Progress, dict[str, str | None]]:
     """One `docker buildx bake` of `names`: its exit code, its progress, and what each
-    tag in `note` named before it."""
+    tag in `note` named before it. `watch` hears of the bake's start and of each
+    target's export as it ends."""
     process = _start_bake(plan, names, builder, options, output)
-    progress = _Progress()
+    watch = watch or Watch()
+    progress = _Progress(watch.exported, names)
     try:
+        watch.started()
         # Connect and note what each tag names while buildx starts up. Read late, a tag
         # can only look unchanged although it was rebuilt (that target is then baked
         # again), never look rebuilt when it was not: no stale image is measured.
@@ -331,9 +371,9 @@ class _Progress(BuildxProgress):
     """buildx's progress shown on stderr, keeping the lines buildx itself wrote (not a
     vertex's `#N …`): its final `ERROR: …` says why it refused a bake."""
 
-    def __init__(self) -> None:
+    def __init__(self, exported: Exported | None = None, targets: Collection[str] = ()) -> None:
         self.said: list[str] = []
-        super().__init__(self._show)
+        super().__init__(self._show, exported, targets)
 
     def _show(self, line: str) -> None:
         if not line.startswith("#"):
@@ -342,7 +382,12 @@ class _Progress(BuildxProgress):
 
 
 def _one_by_one(
-    plan: Plan, names: list[str], builder: str | None, options: list[str], notify: Notify
+    plan: Plan,
+    names: list[str],
+    builder: str | None,
+    options: list[str],
+    notify: Notify,
+    watch: Watch | None = None,
 ) -> set[str]:
     """buildx's progress named no broken target (a failure outside any target's build
     graph): tell them apart by baking each alone."""
@@ -351,7 +396,7 @@ def _one_by_one(
         return built
     for name in names:
         notify(f"slim: bake failed; building {name} alone to see whether it builds")
-        if _bake_round(plan, [name], builder, options, [])[0] == 0:
+        if _bake_round(plan, [name], builder, options, [], watch=watch)[0] == 0:
             built.add(name)
     return built
 

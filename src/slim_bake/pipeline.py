@@ -7,7 +7,13 @@ This module sits above the stages it calls; none of them imports it. The report
 With `--output registry|oci` the images are not in the engine: each is measured where
 it went (the pushed digest, the OCI layout), and for its smoke run pulled (by digest)
 or loaded (from its layout, under a name of slim's) into the engine, and removed again
-after the run, unless the engine had it before."""
+after the run, unless the engine had it before.
+
+With `--load` a target is smoke-run and measured as soon as buildx's progress shows its
+image exported to the engine's store and its tag names an image that export wrote,
+while buildx still builds the others; any target not shown so is checked after the
+bake, as before. The stages after the bake (the docker SDK, measure, smoke, judge,
+imageref) are imported while buildx runs, not before it starts."""
 
 from __future__ import annotations
 
@@ -18,23 +24,34 @@ import re
 import tarfile
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from slim_bake import engine
-from slim_bake.bake import Mode, Notify, Output, base_image, build, export, loaded_platform
+from slim_bake.bake import (
+    Mode,
+    Notify,
+    Output,
+    Watch,
+    base_image,
+    build,
+    export,
+    loaded_platform,
+)
 from slim_bake.cachedir import cache_dir
-from slim_bake.config import Budget
+from slim_bake.config import Budget, Smoke
 from slim_bake.errors import BuildError
-from slim_bake.imageref import OCI_PREFIX, LayoutStore, measure_reference, resolve
-from slim_bake.judge import Status, Verdict, failed, judge
-from slim_bake.measure import MeasureCache, Measurement, measure
 from slim_bake.plan import Plan, Target
 from slim_bake.safe_text import warn
-from slim_bake.smoke import SmokeResult, smoke
+
+if TYPE_CHECKING:  # imported while buildx builds (_preload), not before it starts
+    from slim_bake.imageref import LayoutStore
+    from slim_bake.judge import Status, Verdict
+    from slim_bake.measure import Measurement
+    from slim_bake.smoke import SmokeResult
 
 WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
 SMOKE_NAME = "slim-smoke"  # the repository an OCI layout is loaded into for its smoke run
@@ -73,52 +90,178 @@ def bake_targets(
     run_smoke: bool = True,
     notify: Notify = warn,
     output: Output | None = None,
+    while_baking: Callable[[], None] | None = None,
 ) -> list[TargetResult]:
     """Build, smoke-run, measure and judge `targets`; one result each, in plan order.
-    `output`: where bake puts the images (default: loaded into the engine)."""
+    `output`: where bake puts the images (default: loaded into the engine).
+    `while_baking`: called once, when buildx has been started (e.g. to import what the
+    caller needs after the bake); it must return at once."""
     output = output or Output()
+    # The platform whose budget a loaded image is judged by.
+    budgeted = loaded_platform(plan) if output.mode is Mode.LOAD else None
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        # Measure the local base images while BuildKit builds: their layers (hundreds of
-        # MB for a toolchain image) are compressed once, during the build, and skipped
-        # when the images that carry them are measured.
-        bases = {base_image(t) for t in targets} - {"scratch"}
-        warming = {base: pool.submit(_warm, base) for base in sorted(bases)}
-        budgeted: str | None = None  # the platform whose budget a loaded image is judged by
-        if output.mode is Mode.LOAD:
-            built = build(plan, targets, builder=builder, notify=notify)
-            references = {t.name: t.tags[0] for t in targets if t.name in built}
-            budgeted = loaded_platform(plan)
-        else:
-            references = export(plan, targets, output, builder=builder, notify=notify)
-        platforms = result_platforms(plan, output)
-        native = engine.native_platform() if len(platforms) > 1 and run_smoke else None
-        jobs = [(target, platform) for target in targets for platform in platforms]
-        futures = [
-            pool.submit(
-                _check,
-                target,
-                references[target.name],
-                output.mode,
-                run_smoke and platform in (None, native),
-                warming.get(base_image(target)),
-                platform,
-                budgeted,
-            )
-            if target.name in references
-            else None
-            for target, platform in jobs
-        ]
-        return [
-            _not_run(future.result(), native)
-            if future is not None
-            else result(
-                target,
-                failed(Status.BUILD_FAILED, "the build failed (see the build output above)"),
-                platform=platform,
-                budgeted=budgeted,
-            )
-            for (target, platform), future in zip(jobs, futures, strict=True)
-        ]
+        checks = _Checks(pool, targets, output.mode, run_smoke, budgeted, while_baking)
+        try:
+            return _bake_and_check(plan, targets, checks, builder, notify, output)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # what has not started yet
+            raise
+
+
+class _Checks:
+    """The jobs of one run on its pool: the imports and base images wanted while buildx
+    builds, and each target checked as soon as its image is in the engine (`--load`)."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        targets: list[Target],
+        mode: Mode,
+        run_smoke: bool,
+        budgeted: str | None,
+        while_baking: Callable[[], None] | None,
+    ) -> None:
+        self.pool = pool
+        self.mode = mode
+        self.run_smoke = run_smoke
+        self.budgeted = budgeted
+        self._targets = {t.name: t for t in targets}
+        self._while_baking = while_baking
+        self.warming: dict[str, Future[None]] = {}
+        self.early: dict[str, Future[TargetResult | None]] = {}  # by target name
+        self._started = False
+
+    def watch(self) -> Watch:
+        return Watch(self.started, self.exported if self.mode is Mode.LOAD else _ignore)
+
+    def started(self) -> None:
+        """buildx runs: import what the checks need, and measure the local base images
+        (their layers, hundreds of MB for a toolchain image, are compressed once, during
+        the build, and skipped when the images that carry them are measured). Queued
+        before any check, which may wait for its base: no check waits for a job behind it."""
+        if self._started:
+            return
+        self._started = True
+        # The docker SDK first, on this thread: imported by several threads at once, its
+        # circular imports can leave a module half made (`docker.errors` missing).
+        with contextlib.suppress(ImportError):
+            import docker  # noqa: F401
+        if self._while_baking is not None:
+            self._while_baking()
+        self.pool.submit(_preload, self.mode)
+        bases = {base_image(t) for t in self._targets.values()} - {"scratch"}
+        self.warming = {base: self.pool.submit(_warm, base) for base in sorted(bases)}
+
+    def exported(self, name: str, wrote: tuple[str, ...]) -> None:
+        """buildx's progress shows `name`'s image exported: check it now (once)."""
+        target = self._targets.get(name)
+        if target is None or name in self.early or not wrote:
+            return
+        self.started()
+        self.early[name] = self.pool.submit(
+            _check_exported,
+            target,
+            wrote,
+            self.run_smoke,
+            self.warming.get(base_image(target)),
+            self.budgeted,
+        )
+
+
+def _ignore(name: str, wrote: tuple[str, ...]) -> None:
+    return None
+
+
+def _bake_and_check(
+    plan: Plan,
+    targets: list[Target],
+    checks: _Checks,
+    builder: str | None,
+    notify: Notify,
+    output: Output,
+) -> list[TargetResult]:
+    if output.mode is Mode.LOAD:
+        built = build(plan, targets, builder=builder, notify=notify, watch=checks.watch())
+        references = {t.name: t.tags[0] for t in targets if t.name in built}
+    else:
+        references = export(
+            plan, targets, output, builder=builder, notify=notify, watch=checks.watch()
+        )
+    checks.started()  # (a bake that never started a process: nothing ran yet)
+    platforms = result_platforms(plan, output)
+    native = engine.native_platform() if len(platforms) > 1 and checks.run_smoke else None
+
+    def check(target: Target, platform: str | None) -> Future[TargetResult]:
+        return checks.pool.submit(
+            _check,
+            target,
+            references[target.name],
+            output.mode,
+            checks.run_smoke and platform in (None, native),
+            checks.warming.get(base_image(target)),
+            platform,
+            checks.budgeted,
+        )
+
+    jobs = [(target, platform) for target in targets for platform in platforms]
+    done = {k: f for k, f in checks.early.items() if k in references}  # --load: one platform
+    futures = {
+        (t.name, p): check(t, p) for t, p in jobs if t.name in references and t.name not in done
+    }
+    for name, early in done.items():  # its tag named another image: checked after the bake
+        if early.result() is None:
+            futures[name, None] = check(next(t for t in targets if t.name == name), None)
+    return [_outcome(t, p, futures, done, native, checks.budgeted) for t, p in jobs]
+
+
+def _outcome(
+    target: Target,
+    platform: str | None,
+    futures: dict[tuple[str, str | None], Future[TargetResult]],
+    early: dict[str, Future[TargetResult | None]],
+    native: str | None,
+    budgeted: str | None,
+) -> TargetResult:
+    future = futures.get((target.name, platform))
+    if future is not None:
+        return _not_run(future.result(), native)
+    checked = early[target.name].result() if target.name in early else None
+    if checked is not None:
+        return _not_run(checked, native)
+    from slim_bake.judge import Status, failed
+
+    reason = "the build failed (see the build output above)"
+    return result(target, failed(Status.BUILD_FAILED, reason), platform=platform, budgeted=budgeted)
+
+
+def _preload(mode: Mode) -> None:
+    """Import what the checks need, on a worker while buildx builds. A module that
+    fails to import here is imported again where it is used, and fails there."""
+    with contextlib.suppress(Exception):
+        from slim_bake import judge, measure, smoke  # noqa: F401
+
+        if mode is not Mode.LOAD:
+            from slim_bake import imageref  # noqa: F401
+
+
+def _check_exported(
+    target: Target,
+    wrote: tuple[str, ...],
+    run_smoke: bool,
+    base_measured: Future[None] | None,
+    budgeted: str | None,
+) -> TargetResult | None:
+    """Check a target whose export buildx's progress showed, while the bake goes on;
+    None when its tag does not name an image that export wrote (a tarball the engine
+    has not finished loading, the engine not answering): it is then checked after the
+    bake, if the bake counts it built. A stale image is never measured for it."""
+    tag = target.tags[0]
+    try:
+        if engine.image_ids([tag])[tag] not in wrote:
+            return None
+    except Exception:  # whatever the engine said, the check after the bake meets it again
+        return None
+    return _check(target, tag, Mode.LOAD, run_smoke, base_measured, None, budgeted)
 
 
 def result_platforms(plan: Plan, output: Output) -> list[str | None]:
@@ -150,6 +293,29 @@ def result(
     return TargetResult(target.name, verdict, measurement, smoked, budget, platform)
 
 
+def measure(image: str, base: str | None, *, contents: bool = False) -> Measurement:
+    """slim_bake.measure.measure, imported when first used."""
+    from slim_bake.measure import measure as measured
+
+    return measured(image, base, contents=contents)
+
+
+def measure_reference(
+    reference: str, base: str | None, *, platform: str | None = None, contents: bool = False
+) -> Measurement:
+    """slim_bake.imageref.measure_reference, imported when first used."""
+    from slim_bake.imageref import measure_reference as measured
+
+    return measured(reference, base, platform=platform, contents=contents)
+
+
+def smoke(image: str, spec: Smoke) -> SmokeResult:
+    """slim_bake.smoke.smoke, imported when first used."""
+    from slim_bake.smoke import smoke as run
+
+    return run(image, spec)
+
+
 def _warm(base: str) -> None:
     # Only a head start: whatever fails here (a base BuildKit pulled but the image store
     # lacks) is met again, and reported, when the target itself is measured.
@@ -170,6 +336,9 @@ def _check(
     """Smoke-run, measure and judge one built target, found at `reference` (its tag,
     its pushed digest or its OCI layout). Fail closed: an unexpected error (the engine
     going away mid-run) fails this target with its message, not the run."""
+    from slim_bake.judge import judge
+    from slim_bake.smoke import SmokeResult
+
     smoked: SmokeResult | None = None
     if run_smoke and target.smoke is not None:
         try:
@@ -201,6 +370,8 @@ def _check(
 
 
 def _unmeasured(reason: str) -> Verdict:
+    from slim_bake.judge import Status, failed
+
     return failed(Status.MEASURE_FAILED, reason)
 
 
@@ -218,6 +389,8 @@ def staged(reference: str, platform: str | None = None) -> Iterator[str]:
     and removed afterwards unless the engine already had it. `platform`: the image of
     a multi-platform index to load (a pull takes the engine's own)."""
     import docker
+
+    from slim_bake.imageref import OCI_PREFIX
 
     images = engine.client().images
     if reference.startswith(OCI_PREFIX):
@@ -264,6 +437,8 @@ def _load_layout(reference: str, name: str, platform: str | None = None) -> None
     reads, both naming the image `name`."""
     import docker
 
+    from slim_bake.imageref import LayoutStore
+
     store = LayoutStore.open(reference)
     with tempfile.TemporaryFile(prefix="slim-oci-") as archive:
         _write_archive(store, name, archive, platform)
@@ -277,6 +452,9 @@ def _load_layout(reference: str, name: str, platform: str | None = None) -> None
 def _write_archive(
     store: LayoutStore, name: str, archive: IO[bytes], platform: str | None = None
 ) -> None:
+    from slim_bake.imageref import resolve
+    from slim_bake.measure import MeasureCache
+
     layers, config, _ = resolve(store, MeasureCache(cache_dir()), platform)
     index = json.loads((store.directory / "index.json").read_bytes())
     entry = dict(index["manifests"][0])

@@ -11,6 +11,13 @@ failed carry "context canceled". A vertex several targets share (a build stage t
 runtimes have in common) is shown under one target's name only, so a target counts as
 broken when any of its own vertices depends, through the graph, on a vertex that failed.
 
+It also says when a target's image is in the store, while the others still build: the
+target's `exporting to image` vertex ended without error, and its statuses named what
+that export wrote (`writing image sha256:…` in the classic store; `exporting manifest
+list sha256:…`, `exporting manifest …`, `exporting config …` in the containerd store and
+a tarball load). The image ID a store gives the loaded image is one of those digests:
+the caller compares before it trusts the tag (slim_bake.bake).
+
 The display follows buildx's `--progress=plain` format (`#N name`, `#N DONE 0.3s`,
 `#N ERROR: …`): every line starts with `#`, and control characters in build logs are
 written as escapes, so a build's output cannot repaint a terminal or start a CI
@@ -27,9 +34,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 Write = Callable[[str], None]
+Exported = Callable[[str, tuple[str, ...]], None]  # a target, the digests its export wrote
 
 _TARGET_PREFIX = re.compile(r"\[([A-Za-z0-9_-]+)[\] ]")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+# An export's statuses that name an object it wrote, whose digest an image store takes
+# for the image ID: the config (classic store), the manifest or index (containerd).
+_WROTE = re.compile(
+    r"(?:writing image|exporting (?:manifest list|manifest|config)) (sha256:[0-9a-f]{64})"
+)
+_EXPORTS = ("exporting to image", "exporting to docker image format")  # --load's exporters
 
 
 @dataclass
@@ -44,6 +58,7 @@ class Vertex:
     cached: bool = False
     error: str = ""
     ended: bool = False  # its end (DONE, CACHED, ERROR, CANCELED) was shown
+    wrote: tuple[str, ...] = ()  # digests its statuses named as written (an export's)
     partial: bytes = b""  # log output after its last newline: chunks split lines anywhere
 
 
@@ -62,11 +77,19 @@ def cancelled(error: str) -> bool:
 
 class BuildxProgress:
     """Feed it buildx's stderr line by line; it writes the display through `write` and
-    keeps the build graph for `broken`."""
+    keeps the build graph for `broken`. `exported` is called (on the reading thread) as
+    soon as a target's export to the image store has ended without error; `targets`:
+    the bake's targets (with one, bake prefixes no vertex name: its export is that
+    target's)."""
 
-    def __init__(self, write: Write) -> None:
+    def __init__(
+        self, write: Write, exported: Exported | None = None, targets: Collection[str] = ()
+    ) -> None:
         self._write = write
+        self._exported = exported
+        self._targets = frozenset(targets)
         self.vertices: dict[str, Vertex] = {}
+        self.exports: dict[str, tuple[str, ...]] = {}  # target: the digests its export wrote
         self._pending: list[str] = []  # lines of a JSON object not yet closed
         self._numbers = 0
 
@@ -110,9 +133,12 @@ class BuildxProgress:
             return
         if not isinstance(message, dict):
             return
+        statuses = _records(message.get("statuses"))
+        for status in statuses:  # first: a message can also hold the export's end
+            self._wrote(status)
         for vertex in _records(message.get("vertexes")):
             self._vertex(vertex)
-        for status in _records(message.get("statuses")):
+        for status in statuses:
             self._status(status)
         for log in _records(message.get("logs")):
             self._log(log)
@@ -143,6 +169,22 @@ class BuildxProgress:
             vertex.ended = True
             self._flush(vertex)
             self._write(f"#{self._number(vertex)} {self._end(vertex)}")
+            if not vertex.error:
+                self._export_ended(vertex)
+
+    def _export_ended(self, vertex: Vertex) -> None:
+        """A target's image is in the store when its export vertex ended well."""
+        prefix = target_of(vertex.name)
+        step = vertex.name.removeprefix(f"[{prefix}] ") if prefix else vertex.name
+        if step not in _EXPORTS:
+            return
+        if not prefix and len(self._targets) == 1:
+            (prefix,) = self._targets
+        if not prefix or (self._targets and prefix not in self._targets):
+            return
+        self.exports[prefix] = vertex.wrote
+        if self._exported is not None:
+            self._exported(prefix, vertex.wrote)
 
     def _end(self, vertex: Vertex) -> str:
         if vertex.error:
@@ -151,6 +193,13 @@ class BuildxProgress:
             return "CACHED"
         seconds = _seconds(vertex.started, vertex.completed)
         return "DONE" if seconds is None else f"DONE {seconds:.1f}s"
+
+    def _wrote(self, record: dict[str, object]) -> None:
+        wrote = _WROTE.fullmatch(str(record.get("id", "")))
+        if wrote:
+            vertex = self._get(record.get("vertex"))
+            if wrote.group(1) not in vertex.wrote:
+                vertex.wrote = (*vertex.wrote, wrote.group(1))
 
     def _status(self, record: dict[str, object]) -> None:
         if record.get("completed"):

@@ -164,6 +164,7 @@ class FakeBakes:
         options: list[str],
         note: list[str],
         output: Output | None = None,
+        watch: object = None,
     ) -> tuple[int, Any, dict[str, str | None]]:
         self.rounds.append(list(names))
         progress = bake._Progress()

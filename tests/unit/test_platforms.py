@@ -100,6 +100,7 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         options: list[str],
         note: list[str],
         output: Output | None = None,
+        watch: object = None,
     ) -> tuple[int, Any, dict[str, str | None]]:
         seen.append(options)
         if "--metadata-file" in options:

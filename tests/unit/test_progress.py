@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -178,3 +180,113 @@ def test_a_log_line_split_across_messages_is_shown_whole() -> None:
         "#1 second line",
         "#1 unfinished",
     ]
+
+
+# --- When a target's image is in the store ---------------------------------------------------
+
+RECORDED = Path(__file__).parent.parent / "data" / "rawjson"
+# What the engine gives as the image ID (docker image inspect's .Id, checked when the
+# streams were recorded with buildx 0.13.1 on docker 26.1): the config digest in the
+# classic store, the index digest in the containerd store.
+IMAGE_ID = {
+    "classic": "containerimage.config.digest",
+    "alone": "containerimage.config.digest",
+    "containerd": "containerimage.digest",
+}
+
+
+def recorded(name: str) -> tuple[list[str], dict[str, Any]]:
+    lines = (RECORDED / f"{name}.rawjson").read_text().splitlines(keepends=True)
+    return lines, json.loads((RECORDED / f"{name}.metadata.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_ID))
+def test_each_target_is_announced_when_its_image_is_exported_with_its_image_id(
+    name: str,
+) -> None:
+    """Recorded `docker buildx bake --load --progress=rawjson` streams: every target is
+    announced once, and the digests its export wrote hold the ID the engine gives the
+    image (that is what slim compares the tag with before it measures early)."""
+    lines, metadata = recorded(name)
+    announced: list[tuple[str, tuple[str, ...]]] = []
+    progress = BuildxProgress(lambda _: None, lambda t, w: announced.append((t, w)), metadata)
+    progress.read(lines)
+    assert sorted(t for t, _ in announced) == sorted(metadata)
+    for target, wrote in announced:
+        assert metadata[target][IMAGE_ID[name]] in wrote
+    assert progress.exports == dict(announced)
+
+
+def test_a_target_is_announced_while_the_others_still_build() -> None:
+    """Announced as its export ends, not when the stream does: the first target's
+    announcement comes while the other's export has not ended."""
+    lines, metadata = recorded("classic")
+    ended_then: list[set[str]] = []
+    progress = BuildxProgress(lambda _: None, lambda t, w: ended_then.append(set(progress.exports)))
+    read = 0
+    for line in lines:
+        progress.feed(line)
+        read += 1
+        if ended_then and read < len(lines):
+            break
+    assert len(ended_then) == 1 and len(ended_then[0]) == 1 and read < len(lines)
+    (first,) = ended_then[0]
+    (other,) = set(metadata) - {first}
+    assert not any(
+        v.name == f"[{other}] exporting to image" and v.completed
+        for v in progress.vertices.values()
+    )
+
+
+def test_the_display_is_the_same_whether_exports_are_watched_or_not() -> None:
+    lines, metadata = recorded("containerd")
+    plain: list[str] = []
+    watched: list[str] = []
+    BuildxProgress(plain.append).read(lines)
+    BuildxProgress(watched.append, lambda t, w: None, metadata).read(lines)
+    assert watched == plain and any("exporting to image" in line for line in plain)
+
+
+def export_status(vertex_digest: str, text: str) -> dict[str, Any]:
+    return {"statuses": [{"id": text, "vertex": vertex_digest, "completed": T1}]}
+
+
+IMAGE = "sha256:" + "ab" * 32
+
+
+def test_an_export_that_failed_or_was_cancelled_is_not_announced() -> None:
+    announced: list[str] = []
+    progress = BuildxProgress(lambda _: None, lambda t, w: announced.append(t), ["a", "b"])
+    progress.read(
+        stream(
+            export_status("ea", f"writing image {IMAGE}"),
+            vertex("ea", "[a] exporting to image", started=T0, completed=T1, error=CANCELLED),
+            vertex("eb", "[b] exporting to image", started=T0, completed=T1, error="no space"),
+        )
+    )
+    assert announced == [] and progress.exports == {}
+
+
+def test_only_an_export_of_a_target_of_this_bake_is_announced() -> None:
+    announced: list[str] = []
+    progress = BuildxProgress(lambda _: None, lambda t, w: announced.append(t), ["a", "b"])
+    progress.read(
+        stream(
+            vertex("i", "[internal] exporting to image", started=T0, completed=T1),
+            vertex("o", "[other] exporting to image", started=T0, completed=T1),
+            vertex("x", "exporting to image", started=T0, completed=T1),  # whose? not said
+            vertex("r", "[a build 2/2] RUN exporting to image", started=T0, completed=T1),
+            vertex("b", "[b] exporting to image", started=T0, completed=T1),
+        )
+    )
+    assert announced == ["b"]
+
+
+def test_the_digests_written_are_kept_when_the_export_ends_in_the_same_message() -> None:
+    """A message can carry an export's last statuses and its end together."""
+    announced: list[tuple[str, tuple[str, ...]]] = []
+    progress = BuildxProgress(lambda _: None, lambda t, w: announced.append((t, w)), ["a", "b"])
+    end = vertex("e", "[a] exporting to image", started=T0, completed=T1)
+    both = {**end, **export_status("e", f"exporting manifest list {IMAGE}")}
+    progress.read(stream(both))
+    assert announced == [("a", (IMAGE,))]
