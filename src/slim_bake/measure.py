@@ -711,8 +711,7 @@ def measure(
         layout = archive.diff_ids, created_by(archive.config)
         stored = _stored_sizes(archive, cache)
         stats = {
-            d: archive.stats.get(d)
-            or cache.layer(d, with_entries=contents, estimate=size is None)
+            d: archive.stats.get(d) or cache.layer(d, with_entries=contents, estimate=size is None)
             for d, size in zip(archive.diff_ids, stored, strict=True)
         }
         if None in stats.values():
@@ -729,9 +728,7 @@ def measure(
     entries = tuple(s.entries for s in map(stats.get, layout[0]) if s) if contents else ()
     kind = compression_kind(stored)
     store = ENGINE_STORE if kind != ESTIMATED else ""
-    return replace(
-        measured, entries=entries, image_config=config, compression=kind, store=store
-    )
+    return replace(measured, entries=entries, image_config=config, compression=kind, store=store)
 
 
 def compression_kind(stored: Iterable[int | None]) -> str:
@@ -782,9 +779,7 @@ def _cached(
     figure), or None when one is missing."""
     shared = _shared(diff_ids, base_diff_ids)
     stats = {
-        d: cache.layer(
-            d, with_files=i >= shared, with_entries=contents, estimate=stored[i] is None
-        )
+        d: cache.layer(d, with_files=i >= shared, with_entries=contents, estimate=stored[i] is None)
         for i, d in enumerate(diff_ids)
     }
     return None if None in stats.values() else stats
