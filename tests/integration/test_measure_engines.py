@@ -123,7 +123,8 @@ def _shape(measurement: Measurement | None) -> dict[str, object]:
     """What must not depend on the store for images built from the same files. The
     compressed size is left out here: the two engines' builds stamp their own mtimes into
     the layer tars (and the stand-ins were imported into each separately), which moves
-    gzip's output by a few bytes; the next test compares it on identical layers."""
+    gzip's output by a few bytes, and the containerd store's figure is its stored blobs'
+    sizes; the next test compares it on identical (uncompressed) layers."""
     assert measurement is not None
     return {
         "size": measurement.size,
