@@ -789,7 +789,10 @@ def _stored_sizes(archive: Archive, cache: MeasureCache) -> tuple[int | None, ..
         if blob is not None and blob.compressed is None:  # skipped as known
             read_as = cache.blob(blob.digest)
             if read_as is not None and read_as != diff_id:
-                raise BuildError(f"blob {blob.digest} holds {read_as}, the config says {diff_id}")
+                raise BuildError(
+                    f"the measurement cache says blob {blob.digest} holds {read_as}, the"
+                    f" image's config says {diff_id}: remove {cache.root} and run again"
+                )
             sizes.append(blob.size if read_as is not None else None)
         else:
             sizes.append(archive.stored_size(diff_id))

@@ -293,3 +293,20 @@ def test_a_measurement_that_stops_early_stops_reading_the_export() -> None:
     read.close()
     assert not [t for t in threading.enumerate() if t.name == "slim-export"]
     assert len(pulled) <= 5
+
+
+def test_a_cache_that_names_the_wrong_layer_for_a_blob_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A blob skipped as known must hold the layer the image's config names: a cache
+    that says otherwise (edited, or from a broken disk) fails the measurement, never
+    lends another layer's figures."""
+    image = StandinImage("sha256:" + "c" * 64, containerd_archive([GZ_BASE, ZST_OURS]))
+    on(monkeypatch, image)
+    cache = MeasureCache(tmp_path)
+    _measure(image, cache)
+    cache.put_blob(_digest(GZ_BASE), _digest(OURS))
+    for entry in (cache.root / "images").iterdir():
+        entry.unlink()
+    with pytest.raises(measure.BuildError, match="remove .* and run again"):
+        _measure(image, cache)
