@@ -46,14 +46,12 @@ import hashlib
 import io
 import json
 import os
-import queue
 import re
 import tarfile
 import tempfile
-import threading
 import zlib
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -78,7 +76,6 @@ ENGINE_STORE = "containerd image store"  # the only store whose `docker save` ha
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
-_PREFETCH = 16  # chunks of an export read ahead of the measuring (16 MiB at most)
 _WHITEOUT = ".wh."
 _KEY_PEEK = 64 << 10  # regular files this small are peeked at for a private key header
 _KEY_HEAD = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
@@ -535,46 +532,6 @@ class _Chunks(io.RawIOBase):
         return n
 
 
-def _prefetched(chunks: Iterable[bytes], depth: int = _PREFETCH) -> Generator[bytes, None, None]:
-    """`chunks` read ahead in a thread, up to `depth` of them: the engine writes the
-    export while slim unpacks, hashes and lists what came before (the socket's own buffer
-    holds far less). Stopping early (an error, a closed generator) stops the reader."""
-    ahead: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(depth)
-    stop = threading.Event()
-
-    def offer(item: tuple[bytes | None, BaseException | None]) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for chunk in chunks:
-                if not offer((chunk, None)):
-                    return
-            offer((None, None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            offer((None, exc))
-
-    reader = threading.Thread(target=read, name="slim-export", daemon=True)
-    reader.start()
-    try:
-        while True:
-            chunk, error = ahead.get()
-            if error is not None:
-                raise error
-            if chunk is None:
-                return
-            yield chunk
-    finally:
-        stop.set()
-        reader.join(timeout=5)
-
-
 # --- The cache of measured layers and images ------------------------------------------
 
 
@@ -851,15 +808,13 @@ def _get_image(engine: Any, image: str) -> Any:
 def _export(found: Any, image: str, cache: MeasureCache) -> Archive:
     import docker
 
-    chunks = _prefetched(found.save(chunk_size=_CHUNK))
     try:
-        archive = read_archive(_buffered(_Chunks(chunks)), known=cache.knows)
+        stream = _buffered(_Chunks(found.save(chunk_size=_CHUNK)))
+        archive = read_archive(stream, known=cache.knows)
     except docker.errors.DockerException as exc:
         raise BuildError(f"cannot export {image} to measure it: {exc}") from exc
     except BuildError as exc:
         raise BuildError(f"cannot measure {image}: {exc}") from exc
-    finally:
-        chunks.close()  # the reader stops at once, not when the generator is collected
     for layer_stats in archive.stats.values():
         cache.put_layer(layer_stats)
     for diff_id, blob in archive.blobs.items():

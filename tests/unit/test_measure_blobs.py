@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import tarfile
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -260,39 +259,6 @@ def test_the_report_says_what_the_compressed_figures_are(
     for written in (run, _run(blobs, estimated)):  # the JSON says it, and is read again
         again = parse_report(render(compare(None, written)), "report.json")
         assert again.compression == written.compression
-
-
-def test_the_export_is_read_ahead_in_order_and_its_errors_reach_the_reader() -> None:
-    chunks = [bytes([n]) * 1000 for n in range(50)]
-    assert list(measure._prefetched(iter(chunks), depth=4)) == chunks
-
-    def failing() -> Iterator[bytes]:
-        yield b"first"
-        raise OSError("the engine went away")
-
-    read = measure._prefetched(failing())
-    assert next(read) == b"first"
-    with pytest.raises(OSError, match="went away"):
-        next(read)
-
-
-def test_a_measurement_that_stops_early_stops_reading_the_export() -> None:
-    """A malformed archive fails the measurement at once: the reader thread stops and
-    the engine's stream is not read to its end."""
-    pulled: list[int] = []
-
-    def endless() -> Iterator[bytes]:
-        n = 0
-        while True:
-            pulled.append(n)
-            n += 1
-            yield b"x" * 1024
-
-    read = measure._prefetched(endless(), depth=2)
-    assert next(read) == b"x" * 1024
-    read.close()
-    assert not [t for t in threading.enumerate() if t.name == "slim-export"]
-    assert len(pulled) <= 5
 
 
 def test_a_cache_that_names_the_wrong_layer_for_a_blob_is_refused(
