@@ -227,7 +227,12 @@ def measure_store(
     entries = tuple(s.entries for s in map(stats.get, diff_ids) if s) if contents else ()
     config = _image_config(store, config_digest, cache)
     return replace(
-        measured, entries=entries, image_config=config, attestations=tuple(sorted(attested))
+        measured,
+        entries=entries,
+        image_config=config,
+        attestations=tuple(sorted(attested)),
+        compression=measuring.STORED,
+        store="OCI layout" if isinstance(store, LayoutStore) else "registry",
     )
 
 

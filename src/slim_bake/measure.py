@@ -10,7 +10,11 @@ itself from the layer tars that `docker save` streams:
   target for some layers (those it unpacks natively, e.g. imported or pulled ones) and
   not for others (those BuildKit writes): slim does not, so that a figure depends on
   the files alone;
-- compressed: the layers as a registry stores them, each layer tar gzip'd at level
+- compressed: the layers as a registry stores them. A layer `docker save` writes as a
+  compressed blob (gzip or zstd: the containerd image store keeps layers as they were
+  built, pulled or imported, and exports them as they are) counts with that blob's size,
+  what a push from that store uploads: nothing is compressed. An uncompressed layer tar
+  (the classic store's) is gzip'd at level
   GZIP_LEVEL (the default level of gzip and of Go's compress/gzip) with zlib-ng. A
   registry stores what the pusher's gzip made, and BuildKit compresses with Go's
   compress/gzip at its default level: zlib-ng's size is within 0.05% (the 332 MB
@@ -30,7 +34,10 @@ itself from the layer tars that `docker save` streams:
 Layers are content-addressed, so what was measured once is kept in a cache folder
 (SLIM_CACHE_DIR, else $XDG_CACHE_HOME/slim-bake, else ~/.cache/slim-bake) by diff_id
 and by image ID: an unchanged image is not exported again, and a base layer is
-compressed once, not once per variant."""
+compressed once, not once per variant. A compressed blob's digest is kept with its
+diff_id, so that a known layer is skipped unread in either store; an image's entry keeps
+which of its figures are blob sizes (a layer's gzip estimate is the same in every store,
+its blob size is not)."""
 
 from __future__ import annotations
 
@@ -61,6 +68,11 @@ _WINDOW = 32 << 10  # deflate's window: what a chunk's dictionary needs of the o
 _GZIP_FRAME = 18  # gzip's header (no name, as `gzip -c` of a pipe) and trailer
 _MAX_WORKERS = 16  # compression threads: at most 2 MiB each in flight, whatever the cores
 CACHE_VERSION = 3  # 3: entries per layer; 2: compressed by zlib-ng (1: by zlib)
+# What a Measurement's compressed figures are (Measurement.compression):
+ESTIMATED = "gzip"  # every layer slim's gzip estimate at GZIP_LEVEL
+STORED = "blobs"  # every layer its compressed blob's size, as stored (Measurement.store)
+MIXED = "mixed"  # blob sizes for the layers stored compressed, the estimate for the rest
+ENGINE_STORE = "containerd image store"  # the only store whose `docker save` has such blobs
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
@@ -114,6 +126,8 @@ class Measurement:
     image_config: dict[str, Any] = field(default_factory=dict)  # the image's Config
     # in-toto predicate types of the attestations beside it (registry / OCI output only)
     attestations: tuple[str, ...] = ()
+    compression: str = ESTIMATED  # what `compressed` is: ESTIMATED, STORED or MIXED
+    store: str = ""  # where the stored blob sizes were read (STORED, MIXED)
 
     @property
     def base_layers(self) -> int:
@@ -132,12 +146,27 @@ class LayerStats:
 
 
 @dataclass(frozen=True)
+class Blob:
+    """A layer as the archive holds it."""
+
+    digest: str  # sha256:… of blobs/sha256/…; a classic layout's member name (…/layer.tar)
+    size: int  # bytes in the archive: a compressed blob's is what a push uploads
+    compressed: bool | None  # gzip or zstd; None: skipped unread (`known`)
+
+
+@dataclass(frozen=True)
 class Archive:
     """What `docker save` wrote: the image config and its layers in order."""
 
     config: dict[str, Any]
     diff_ids: tuple[str, ...]
     stats: dict[str, LayerStats]  # by diff_id; layers skipped as already known are absent
+    blobs: dict[str, Blob] = field(default_factory=dict)  # by diff_id
+
+    def stored_size(self, diff_id: str) -> int | None:
+        """The layer's blob size when it was read as a compressed blob, else None."""
+        blob = self.blobs.get(diff_id)
+        return blob.size if blob is not None and blob.compressed else None
 
 
 # --- Reading a `docker save` tar (classic layout or OCI layout) ----------------------
@@ -149,15 +178,19 @@ def read_archive(stream: IO[bytes], known: Callable[[str], bool] = lambda _: Fal
     Both layouts are read: the classic one (manifest.json, <id>/layer.tar, <id>.json)
     and the OCI one that docker 25+ writes (index.json, blobs/sha256/<digest>, plus a
     manifest.json for compatibility). Blobs named by a digest for which `known` is
-    true are skipped unread: an uncompressed layer blob's digest is its diff_id."""
+    true are skipped unread (an uncompressed layer blob's digest is its diff_id; a
+    compressed one's is not). A layer stored compressed (gzip or zstd, as the
+    containerd image store exports its layers) gets no gzip estimate: its blob's size
+    is its compressed figure (Archive.blobs)."""
     jsons: dict[str, Any] = {}
     by_name: dict[str, LayerStats] = {}
     links: dict[str, str] = {}
+    blobs: dict[str, Blob] = {}
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
-                _read_member(tar, member, known, jsons, by_name, links)
-        return _resolve(jsons, by_name, links, known)
+                _read_member(tar, member, known, jsons, by_name, links, blobs)
+        return _resolve(jsons, by_name, links, known, blobs)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BuildError(f"cannot read the image archive: {exc}") from exc
     except (KeyError, TypeError, ValueError) as exc:  # JSON that is not what docker writes
@@ -171,6 +204,7 @@ def _read_member(
     jsons: dict[str, Any],
     by_name: dict[str, LayerStats],
     links: dict[str, str],
+    blobs: dict[str, Blob],
 ) -> None:
     name = _normal(member.name)
     if member.issym() or member.islnk():
@@ -181,15 +215,21 @@ def _read_member(
     if not member.isfile():
         return
     if name.startswith("blobs/") and known(_blob_digest(name)):
+        blobs[name] = Blob(_blob_digest(name), member.size, None)
         return
     handle = tar.extractfile(member)
     if handle is None:
         return
-    head = cast(io.BufferedReader, handle).peek(1)[:1]  # tarfile's ExFileObject is one
-    if name.endswith(".json") or (head in (b"{", b"[") and member.size < 16 << 20):
+    head = cast(io.BufferedReader, handle).peek(4)[:4]  # tarfile's ExFileObject is one
+    if name.endswith(".json") or (head[:1] in (b"{", b"[") and member.size < 16 << 20):
         jsons[name] = json.loads(handle.read())
     elif name.endswith("layer.tar") or name.startswith("blobs/"):
-        by_name[name] = measure_layer(handle)
+        packed = head.startswith((_GZIP_MAGIC, _ZSTD_MAGIC))
+        # A stored blob's size is the figure: compressing its content again (most of
+        # the cost) would only estimate what is known.
+        by_name[name] = measure_layer(handle, estimate=not packed)
+        digest = _blob_digest(name) if name.startswith("blobs/") else name
+        blobs[name] = Blob(digest, member.size, packed)
 
 
 def _normal(name: str) -> str:
@@ -214,6 +254,7 @@ def _resolve(
     by_name: dict[str, LayerStats],
     links: dict[str, str],
     known: Callable[[str], bool],
+    blobs: dict[str, Blob],
 ) -> Archive:
     config_name, layer_names = _manifest(jsons)
     config = jsons.get(config_name)
@@ -225,8 +266,11 @@ def _resolve(
             f"the image archive lists {len(layer_names)} layers, its config {len(diff_ids)}"
         )
     stats: dict[str, LayerStats] = {}
+    stored: dict[str, Blob] = {}
     for diff_id, layer_name in zip(diff_ids, layer_names, strict=True):
         member = links.get(layer_name, layer_name)
+        if member in blobs:
+            stored[diff_id] = blobs[member]
         found = by_name.get(member)
         if found is None:
             if member.startswith("blobs/") and known(_blob_digest(member)):
@@ -237,7 +281,7 @@ def _resolve(
                 f"layer {layer_name}: content is {found.diff_id}, config says {diff_id}"
             )
         stats[diff_id] = found
-    return Archive(config, diff_ids, stats)
+    return Archive(config, diff_ids, stats, stored)
 
 
 def _manifest(jsons: dict[str, Any]) -> tuple[str, list[str]]:
@@ -492,8 +536,9 @@ class _Chunks(io.RawIOBase):
 
 
 class MeasureCache:
-    """Layer stats by diff_id and image layouts by image ID, as small JSON files.
-    A missing, unreadable or foreign entry is a miss: the image is measured again."""
+    """Layer stats by diff_id, image layouts by image ID and compressed blobs' diff_ids
+    by the blob's digest, as small JSON files. A missing, unreadable or foreign entry is
+    a miss: the image is measured again."""
 
     def __init__(self, root: Path) -> None:
         self.root = root / f"measure-v{CACHE_VERSION}"
@@ -524,11 +569,30 @@ class MeasureCache:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
-    def has_layer(self, diff_id: str) -> bool:
-        """Known with everything `measure` needs: its gzip estimate too."""
-        return self.layer(diff_id, with_files=False) is not None and all(
+    def has_layer(self, diff_id: str, *, estimate: bool = True) -> bool:
+        """Known with everything `measure` needs: its gzip estimate too, unless the layer
+        is stored compressed (`estimate` False: its blob's size is its figure)."""
+        return self.layer(diff_id, with_files=False, estimate=estimate) is not None and all(
             self._path(k, diff_id).is_file() for k in ("files", "entries")
         )
+
+    def knows(self, digest: str) -> bool:
+        """Whether `docker save`'s blob `digest` need not be read: a compressed blob whose
+        layer was read before (in any store), or an uncompressed one (its digest is its
+        diff_id) known with its gzip estimate."""
+        found = self.blob(digest)
+        if found is not None:
+            return self.has_layer(found, estimate=False)
+        return self.has_layer(digest)
+
+    def blob(self, digest: str) -> str | None:
+        """The diff_id of the compressed blob `digest`, when slim read that blob."""
+        data = self._load("blobs", digest)
+        found = data.get("diff_id") if data is not None else None
+        return found if isinstance(found, str) else None
+
+    def put_blob(self, digest: str, diff_id: str) -> None:
+        self._store("blobs", digest, {"diff_id": diff_id})
 
     def layer(
         self,
@@ -578,9 +642,29 @@ class MeasureCache:
         return tuple(map(str, diff_ids)), tuple(map(str, created_by))
 
     def put_image(
-        self, image_id: str, diff_ids: tuple[str, ...], created_by: tuple[str, ...]
+        self,
+        image_id: str,
+        diff_ids: tuple[str, ...],
+        created_by: tuple[str, ...],
+        stored: tuple[int | None, ...] | None = None,
     ) -> None:
-        self._store("images", image_id, {"diff_ids": diff_ids, "created_by": created_by})
+        """`stored`: each layer's blob size where that is its compressed figure, None
+        where it is the gzip estimate (what `measure` writes; a manifest says it itself)."""
+        data: dict[str, Any] = {"diff_ids": diff_ids, "created_by": created_by}
+        if stored is not None:
+            data["stored"] = stored
+        self._store("images", image_id, data)
+
+    def image_stored(self, image_id: str) -> tuple[int | None, ...] | None:
+        """Each layer's stored blob size (None: estimated) as `measure` found it; None
+        when no `measure` wrote the entry (an older slim, or a manifest's reader)."""
+        data = self._load("images", image_id)
+        found = data.get("stored") if data is not None else None
+        if not isinstance(found, list) or not all(
+            n is None or (isinstance(n, int) and n >= 0) for n in found
+        ):
+            return None
+        return tuple(found)
 
     def image_config(self, image_id: str) -> dict[str, Any] | None:
         """The `config` part (user, entrypoint, ports, labels) of a measured image's config."""
@@ -618,17 +702,22 @@ def measure(
     found = _get_image(client(), image)
     base_id, base_diff_ids = _base(base_image)
     layout = cache.image(found.id)
-    stats = _cached(cache, layout[0], base_diff_ids, contents) if layout else None
-    if layout is None or stats is None:
+    stored = cache.image_stored(found.id) if layout else None
+    stats = None
+    if layout is not None and stored is not None and len(stored) == len(layout[0]):
+        stats = _cached(cache, layout[0], base_diff_ids, stored, contents)
+    if layout is None or stored is None or stats is None:
         archive = _export(found, image, cache)
         layout = archive.diff_ids, created_by(archive.config)
+        stored = _stored_sizes(archive, cache)
         stats = {
-            d: archive.stats.get(d) or cache.layer(d, with_entries=contents)
-            for d in archive.diff_ids
+            d: archive.stats.get(d) or cache.layer(d, with_entries=contents, estimate=size is None)
+            for d, size in zip(archive.diff_ids, stored, strict=True)
         }
         if None in stats.values():
             raise BuildError(f"cannot measure {image}: a cached layer vanished; run again")
-        cache.put_image(found.id, *layout)
+        cache.put_image(found.id, *layout, stored)
+    stats = _with_stored(stats, layout[0], stored)
     if base_diff_ids and not _shared(layout[0], base_diff_ids):
         warn(
             f"slim: note: {image} does not start with the layers of {base_image} as the local"
@@ -637,20 +726,63 @@ def measure(
     measured = _assemble(image, found.id, base_image, base_id, base_diff_ids, layout, stats)
     config = found.attrs.get("Config") or {}
     entries = tuple(s.entries for s in map(stats.get, layout[0]) if s) if contents else ()
-    return replace(measured, entries=entries, image_config=config)
+    kind = compression_kind(stored)
+    store = ENGINE_STORE if kind != ESTIMATED else ""
+    return replace(measured, entries=entries, image_config=config, compression=kind, store=store)
+
+
+def compression_kind(stored: Iterable[int | None]) -> str:
+    """ESTIMATED, STORED or MIXED for layers whose stored blob sizes are `stored`."""
+    known = {size is not None for size in stored}
+    return STORED if known == {True} else MIXED if known == {True, False} else ESTIMATED
+
+
+def _stored_sizes(archive: Archive, cache: MeasureCache) -> tuple[int | None, ...]:
+    """Each layer's compressed blob size, None for a layer tar (estimated). A blob
+    skipped unread is compressed when the cache knows it by its blob digest."""
+    sizes: list[int | None] = []
+    for diff_id in archive.diff_ids:
+        blob = archive.blobs.get(diff_id)
+        if blob is not None and blob.compressed is None:  # skipped as known
+            read_as = cache.blob(blob.digest)
+            if read_as is not None and read_as != diff_id:
+                raise BuildError(
+                    f"the measurement cache says blob {blob.digest} holds {read_as}, the"
+                    f" image's config says {diff_id}: remove {cache.root} and run again"
+                )
+            sizes.append(blob.size if read_as is not None else None)
+        else:
+            sizes.append(archive.stored_size(diff_id))
+    return tuple(sizes)
+
+
+def _with_stored(
+    stats: dict[str, LayerStats | None],
+    diff_ids: tuple[str, ...],
+    stored: tuple[int | None, ...],
+) -> dict[str, LayerStats | None]:
+    """The stats with each stored blob's size as the layer's compressed figure."""
+    found = dict(stats)
+    for diff_id, size in zip(diff_ids, stored, strict=True):
+        layer_stats = found.get(diff_id)
+        if size is not None and layer_stats is not None:
+            found[diff_id] = replace(layer_stats, compressed=size)
+    return found
 
 
 def _cached(
     cache: MeasureCache,
     diff_ids: tuple[str, ...],
     base_diff_ids: tuple[str, ...],
+    stored: tuple[int | None, ...],
     contents: bool = False,
 ) -> dict[str, LayerStats | None] | None:
     """Every layer's stats from the cache (file lists for the build's own layers only,
-    entries for all when `contents`), or None when one is missing."""
+    entries for all when `contents`; the gzip estimate where no blob size is the
+    figure), or None when one is missing."""
     shared = _shared(diff_ids, base_diff_ids)
     stats = {
-        d: cache.layer(d, with_files=i >= shared, with_entries=contents)
+        d: cache.layer(d, with_files=i >= shared, with_entries=contents, estimate=stored[i] is None)
         for i, d in enumerate(diff_ids)
     }
     return None if None in stats.values() else stats
@@ -678,13 +810,16 @@ def _export(found: Any, image: str, cache: MeasureCache) -> Archive:
 
     try:
         stream = _buffered(_Chunks(found.save(chunk_size=_CHUNK)))
-        archive = read_archive(stream, known=cache.has_layer)
+        archive = read_archive(stream, known=cache.knows)
     except docker.errors.DockerException as exc:
         raise BuildError(f"cannot export {image} to measure it: {exc}") from exc
     except BuildError as exc:
         raise BuildError(f"cannot measure {image}: {exc}") from exc
     for layer_stats in archive.stats.values():
         cache.put_layer(layer_stats)
+    for diff_id, blob in archive.blobs.items():
+        if blob.compressed:  # after its layer: a blob entry means the layer is there
+            cache.put_blob(blob.digest, diff_id)
     return archive
 
 

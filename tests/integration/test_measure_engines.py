@@ -5,9 +5,12 @@ it beside the first; its `.Size` means something else) and must agree."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 import subprocess
 import tarfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -23,8 +26,9 @@ from support.bake_support import (
 )
 
 from slim_bake.config import load_config
+from slim_bake.imageref import inspect_reference
 from slim_bake.judge import PASS
-from slim_bake.measure import MeasureCache, Measurement, measure
+from slim_bake.measure import ENGINE_STORE, STORED, MeasureCache, Measurement, measure
 from slim_bake.output import regenerate
 from slim_bake.pipeline import TargetResult, bake_targets
 from slim_bake.plan import Plan, make_plan
@@ -119,7 +123,8 @@ def _shape(measurement: Measurement | None) -> dict[str, object]:
     """What must not depend on the store for images built from the same files. The
     compressed size is left out here: the two engines' builds stamp their own mtimes into
     the layer tars (and the stand-ins were imported into each separately), which moves
-    gzip's output by a few bytes; the next test compares it on identical layers."""
+    gzip's output by a few bytes, and the containerd store's figure is its stored blobs'
+    sizes; the next test compares it on identical (uncompressed) layers."""
     assert measurement is not None
     return {
         "size": measurement.size,
@@ -242,3 +247,65 @@ def _only_layer(saved: bytes) -> bytes:
         handle = tar.extractfile(big[0])
         assert handle is not None
         return handle.read()
+
+
+@pytest.fixture(scope="module")
+def registry(docker_engine: None) -> str:
+    out = (
+        subprocess.run(
+            [str(ROOT / "scripts" / "registry.sh")], capture_output=True, text=True, check=False
+        )
+        .stdout.strip()
+        .splitlines()
+    )
+    assert out and out[-1].startswith("SLIM_TEST_REGISTRY="), out
+    return out[-1].removeprefix("SLIM_TEST_REGISTRY=")
+
+
+def _saved_blob_sizes(image: str, host: str) -> list[int]:
+    """Each layer's blob size in the image's `docker save`, in the manifest's order."""
+    saved = subprocess.run(
+        ["docker", "save", image],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "DOCKER_HOST": host},
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as tar:
+        handle = tar.extractfile("manifest.json")
+        assert handle is not None
+        layers = json.load(handle)[0]["Layers"]
+        return [tar.getmember(name).size for name in layers]
+
+
+def test_the_containerd_store_measures_its_layers_as_the_blobs_a_push_uploads(
+    containerd_host: str, registry: str, tmp_path: Path
+) -> None:
+    """On the --load path of a containerd-store engine, each layer's compressed figure
+    is its stored blob (a zstd stand-in base, BuildKit's gzip layer on it): the size
+    `docker save` shows and the registry stores after a push; measured again with the
+    layers known, unread, it stays so."""
+    env = {**os.environ, "DOCKER_HOST": containerd_host}
+    name = uuid.uuid4().hex[:10]
+    local, remote = f"slim-ctrblobs-{name}:1", f"{registry}/ctrblobs/blobs-{name}:1"
+    (tmp_path / "Dockerfile").write_text("FROM slim-standin/busybox:glibc\nCOPY blob /blob\n")
+    (tmp_path / "blob").write_bytes(os.urandom(40_000) + bytes(60_000))
+    base = "slim-standin/busybox:glibc"
+    build = ["docker", "build", "-q", "-t", local, "-t", remote, str(tmp_path)]
+    try:
+        subprocess.run(build, capture_output=True, check=True, env=env)
+        subprocess.run(["docker", "push", "-q", remote], capture_output=True, check=True, env=env)
+        saved = _saved_blob_sizes(local, containerd_host)
+        pushed = [layer.compressed for layer in inspect_reference(remote).layers]
+        cache = MeasureCache(tmp_path / "cache")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DOCKER_HOST", containerd_host)
+            cold = measure(local, base, cache=cache)
+            shutil.rmtree(cache.root / "images")
+            known = measure(local, base, cache=cache)
+    finally:
+        remove_images([local, remote], host=containerd_host)
+    assert [layer.compressed for layer in cold.layers] == saved == pushed
+    assert [layer.from_base for layer in cold.layers] == [True, False]
+    assert cold.compressed == sum(pushed)
+    assert (cold.compression, cold.store) == (STORED, ENGINE_STORE)
+    assert known == cold

@@ -18,6 +18,7 @@ import pytest
 import zstandard
 from zlib_ng import zlib_ng
 
+from slim_bake import measure
 from slim_bake.errors import BuildError
 from slim_bake.measure import (
     GZIP_CHUNK,
@@ -100,8 +101,11 @@ def _gzip_size(data: bytes) -> int:
     return len(zlib_ng.compress(data, GZIP_LEVEL, wbits=31))
 
 
-def _check_layers(archive_bytes: bytes, skip: set[str] | None = None) -> None:
-    skipped = skip or set()
+def _check_layers(
+    archive_bytes: bytes, skip: set[str] | None = None, stored: dict[bytes, bytes] | None = None
+) -> None:
+    """`stored`: layer → its compressed blob, whose size is its figure (no estimate)."""
+    skipped, blobs = skip or set(), stored or {}
     archive = read_archive(io.BytesIO(archive_bytes), known=lambda d: d in skipped)
     assert archive.diff_ids == (_digest(LAYER_ONE), _digest(LAYER_TWO))
     assert created_by(archive.config) == (
@@ -115,7 +119,12 @@ def _check_layers(archive_bytes: bytes, skip: set[str] | None = None) -> None:
         stats = archive.stats[_digest(layer)]
         assert stats.files == files
         assert stats.size == sum(size for _, size in files)
-        assert stats.compressed == _gzip_size(layer)
+        if layer in blobs:
+            assert stats.compressed is None  # not estimated: the blob's size is the figure
+            assert archive.stored_size(_digest(layer)) == len(blobs[layer])
+        else:
+            assert stats.compressed == _gzip_size(layer)
+            assert archive.stored_size(_digest(layer)) is None
 
 
 def _classic_archive() -> bytes:
@@ -175,9 +184,13 @@ def test_docker25_layout_blobs_with_linked_layer_tars_and_manifest_json() -> Non
     _check_layers(archive)
 
 
-def test_oci_layout_with_gzip_and_zstd_blobs_and_a_nested_index() -> None:
+def test_oci_layout_with_gzip_and_zstd_blobs_and_a_nested_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """What the containerd image store exports: compressed blobs named by their own
-    digest, found only through index.json."""
+    digest, found only through index.json; their sizes are the figures, nothing is
+    compressed to estimate them."""
+    monkeypatch.setattr(measure, "GzipSize", _no_estimate)
     config = _config()
     one = gzip.compress(LAYER_ONE, compresslevel=1)  # not the level slim measures with
     two = zstandard.ZstdCompressor().compress(LAYER_TWO)
@@ -194,7 +207,11 @@ def test_oci_layout_with_gzip_and_zstd_blobs_and_a_nested_index() -> None:
             ("index.json", index.encode()),
         ]
     )
-    _check_layers(archive)
+    _check_layers(archive, stored={LAYER_ONE: one, LAYER_TWO: two})
+
+
+def _no_estimate(*_: object) -> None:
+    raise AssertionError("a stored blob's layer was compressed to estimate its size")
 
 
 def test_layers_measured_before_are_skipped_unread() -> None:

@@ -109,7 +109,7 @@ def _record(ref: str, budget: Budget, base: str | None, platform: str | None) ->
 
 def _report(records: list[TargetRecord]) -> Report:
     from slim_bake import __version__
-    from slim_bake.measure import GZIP_LEVEL
+    from slim_bake.report.build import compression
     from slim_bake.report.model import Report
 
     return Report(
@@ -120,7 +120,7 @@ def _report(records: list[TargetRecord]) -> Report:
         config_targets=tuple(r.name for r in records),
         git=None,
         environment={},
-        compression={"format": "gzip", "level": GZIP_LEVEL},
+        compression=compression(r.figures for r in records if r.figures),
         targets=tuple(records),
     )
 

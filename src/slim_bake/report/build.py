@@ -12,7 +12,7 @@ from typing import Any
 
 from slim_bake import __version__
 from slim_bake.gitrepo import Checkout, checkout
-from slim_bake.measure import GZIP_LEVEL, Measurement
+from slim_bake.measure import ESTIMATED, GZIP_LEVEL, STORED, Measurement
 from slim_bake.pipeline import TargetResult
 from slim_bake.plan import Plan
 from slim_bake.report.model import (
@@ -63,9 +63,23 @@ def from_results(
         config_targets=tuple(t.name for t in plan.targets),
         git=git,
         environment=environment or {},
-        compression={"format": "gzip", "level": GZIP_LEVEL},
+        compression=compression(r.figures for r in records if r.figures),
         targets=tuple(records),
     )
+
+
+def compression(measured: Iterable[Figures]) -> dict[str, Any]:
+    """What the run's compressed figures are (the report's `compression`): slim's gzip
+    estimate (as every report before said), the blob sizes as stored and where, or both
+    (a store that keeps some layers uncompressed: those are estimated)."""
+    found = list(measured)
+    kinds = {m.compression for m in found}
+    source = ", ".join(sorted({m.store for m in found if m.store}))
+    if kinds <= {ESTIMATED}:
+        return {"format": "gzip", "level": GZIP_LEVEL}
+    if kinds == {STORED}:
+        return {"format": "blobs", "source": source}
+    return {"format": "mixed", "level": GZIP_LEVEL, "source": source}
 
 
 def provenance(plan: Plan, builder: str | None) -> tuple[dict[str, Any], Checkout | None]:
@@ -84,6 +98,8 @@ def figures(measurement: Measurement) -> Figures:
         layers=tuple(measurement.layers),
         files=file_list(measurement.files),
         attestations=measurement.attestations,
+        compression=measurement.compression,
+        store=measurement.store,
     )
 
 

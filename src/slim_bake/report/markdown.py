@@ -87,6 +87,8 @@ def row(cells: list[str]) -> str:
 def render(comparison: Comparison, title: str = TITLE) -> str:
     """The whole report; `title` is slim's own text (not escaped)."""
     parts = [f"### {title}", _headline(comparison), _table(comparison)]
+    if wording.stored_sizes(comparison):  # else slim's gzip estimate, as always
+        parts.append(text(wording.compression_text(comparison.head.compression)))
     reasons = _reasons(comparison)
     if reasons:
         parts.append(reasons)

@@ -16,7 +16,7 @@ from typing import Any
 from slim_bake.config import Budget
 from slim_bake.gitrepo import Checkout
 from slim_bake.judge import Check, Status, Verdict, exit_code
-from slim_bake.measure import FileInfo, Layer
+from slim_bake.measure import ESTIMATED, FileInfo, Layer
 
 __all__ = [
     "Budget",
@@ -98,6 +98,10 @@ class Figures:
     files: FileList
     size_known: bool = True  # False: a registry baseline whose layers slim never measured
     attestations: tuple[str, ...] = ()  # in-toto predicate types stored beside the image
+    # What `compressed` is (measure.ESTIMATED, STORED, MIXED) and where the blobs were:
+    # the report states it once for the run (Report.compression), not per target.
+    compression: str = ESTIMATED
+    store: str = ""
 
     @property
     def base_size(self) -> int:

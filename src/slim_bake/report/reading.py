@@ -399,7 +399,7 @@ def _registry_report(
         config_targets=tuple(dict.fromkeys(t.name for t in targets)),
         git=None,
         environment={},
-        compression={"format": "registry blobs"},
+        compression={"format": "blobs", "source": "registry"},
         targets=tuple(records),
         source=spec,
     )

@@ -43,9 +43,11 @@ def render(comparison: Comparison, color: bool = False) -> str:
 
 
 def format_table(comparison: Comparison) -> str:
-    """The run's own table (no baseline), then each reason a target did not pass."""
+    """The run's own table (no baseline), what its compressed figures are, then each
+    reason a target did not pass."""
     rows = [_row(t) for t in comparison.targets]
     lines = _table(COLUMNS, rows, color=False)
+    lines += _compression_lines(comparison)
     lines += _reason_lines(comparison)
     return "\n".join(lines) + "\n"
 
@@ -54,12 +56,21 @@ def format_comparison(comparison: Comparison, color: bool = False) -> str:
     """The table, then each reason a target did not pass, then why targets grew."""
     rows = [_comparison_row(t) for t in (*comparison.targets, *comparison.missing)]
     lines = _table(COMPARISON_COLUMNS, rows, color)
+    lines += _compression_lines(comparison)
     lines += _reason_lines(comparison)
     for target in comparison.missing:
         lines.append(f"{visible(target.name)}: {wording.missing_note(target)}")
     for target in comparison.targets:
         lines += why_lines(target)
     return "\n".join(lines) + "\n"
+
+
+def _compression_lines(comparison: Comparison) -> list[str]:
+    """One line on what the compressed column is when it is not slim's gzip estimate
+    (what it has always been, and what every report before said)."""
+    if not wording.stored_sizes(comparison):
+        return []
+    return [visible(wording.compression_text(comparison.head.compression))]
 
 
 def _reason_lines(comparison: Comparison) -> list[str]:

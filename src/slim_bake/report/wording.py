@@ -6,13 +6,38 @@ Sizes are decimal (kB = 1000 B), as `docker images` prints them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slim_bake.config import Budget
-from slim_bake.report.model import Explanation, State, TargetComparison
+from slim_bake.report.model import Comparison, Explanation, State, TargetComparison
 from slim_bake.units import format_size
 
 __all__ = ["format_size"]
 
 MISSING = "-"
+
+
+def compression_text(compression: dict[str, Any]) -> str:
+    """What the compressed column is, as the report's `compression` says: slim's gzip
+    estimate, the blobs' sizes as stored (and where), or both."""
+    level = compression.get("level")
+    source = str(compression.get("source") or "")
+    where = f" in the {source}" if source else ""
+    if compression.get("format") == "blobs":
+        return f"compressed: the layer blobs' sizes as stored{where} (what a pull downloads)"
+    if compression.get("format") == "mixed":
+        return (
+            f"compressed: the blobs' sizes as stored{where} for the layers stored compressed,"
+            f" slim's gzip level {level} estimate for the others"
+        )
+    return f"compressed: slim's estimate, each layer gzip'd at level {level} (as a push would)"
+
+
+def stored_sizes(comparison: Comparison) -> bool:
+    """Whether some compressed figure of this run is a stored blob's size, not slim's
+    gzip estimate: the outputs then say what the column is."""
+    measured = any(t.after is not None for t in comparison.targets)
+    return measured and comparison.head.compression.get("format", "gzip") != "gzip"
 
 
 def signed(n: int) -> str:
