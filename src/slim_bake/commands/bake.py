@@ -94,9 +94,13 @@ def run(args: argparse.Namespace) -> int:
     regenerate_first(plan)
     if args.repro_check:
         return repro_check(plan, targets, args.builder)
-    preload(*AFTER_BAKE)
     results = bake_targets(
-        plan, targets, builder=args.builder, run_smoke=not args.no_smoke, output=output
+        plan,
+        targets,
+        builder=args.builder,
+        run_smoke=not args.no_smoke,
+        output=output,
+        while_baking=lambda: preload(*AFTER_BAKE),
     )
     from slim_bake.commands.report import show
     from slim_bake.report.compare import compare
