@@ -18,7 +18,8 @@ stand-ins, for each `--output`.
     measuring <= 1.15x bare bake.
 
 Run: python benchmarks/bake_vs_build.py [--output load|oci|registry|registry-containerd|all]
-                                        [--rounds N] [--keep-measure-cache] [--quick]
+                                        [--rounds N] [--cold-rounds N] [--keep-measure-cache]
+                                        [--quick]
 --quick: hello on scratch-musl and alpine, C and Go hello on scratch-musl, one round, the
 build cache NOT pruned (the engine is shared with the tests that run it so that the script
 cannot rot: tests/integration/test_benchmarks.py); `--output load` and `registry` (classic
@@ -227,43 +228,46 @@ def cold(
     way: Way,
     env: dict[str, str],
     quick: bool = False,
+    rounds: int = 1,
 ) -> dict[str, float]:
     """Each side on a pruned build cache (not `quick`: the engine is shared): bare bake;
-    slim with an empty measurement cache (a new machine), then with one holding the base
-    layers only (smoke runs, and --no-smoke; `quick` with --output oci or registry: only
-    the latter). `--output load` also builds one by one."""
+    slim with an empty measurement cache (a new machine; the user's own with
+    --keep-measure-cache), then with one holding the base layers only (smoke runs, and
+    --no-smoke; `quick` with --output oci or registry: only the latter). `--output load`
+    also builds one by one. Medians of `rounds` alternating rounds."""
     names = [s["name"] for s in specs]
     folder = path.parent
     env = engine_env(env, way)
-    cache = Path(env.get("SLIM_CACHE_DIR") or folder / "measure-cache")
-    bases = folder / "bases-cache"
+    bases, measured = folder / "bases-cache", folder / "measured-cache"
     measure_bases(path, env, bases)
     bare, mine = folder / "oci-bare", folder / "oci-slim"
-    empty = {**env, "SLIM_CACHE_DIR": str(cache)}
+    seeded_env = {**env, "SLIM_CACHE_DIR": str(measured)}
     sides = {
         "bake": lambda: timed(bare_bake(path, names, way, bare), folder, env),
-        "slim": lambda: timed(slim_bake(path, way, mine), folder, empty),
-        "slim-measured": lambda: timed(slim_bake(path, way, mine), folder, empty),
-        "slim-no-smoke": lambda: timed(slim_bake(path, way, mine, "--no-smoke"), folder, empty),
+        "slim": lambda: timed(slim_bake(path, way, mine), folder, env),
+        "slim-measured": lambda: timed(slim_bake(path, way, mine), folder, seeded_env),
+        "slim-no-smoke": lambda: timed(
+            slim_bake(path, way, mine, "--no-smoke"), folder, seeded_env
+        ),
     }
     if way.mode is Mode.LOAD:
         sides = {"single": lambda: one_by_one(path, specs), **sides}
     elif quick:
         del sides["slim-measured"]
     tags = [s["tag"] for s in specs] + [s["tag"] + "-single" for s in specs]
-    times = {}
-    for name, side in sides.items():
-        if name == "slim":
-            shutil.rmtree(cache, ignore_errors=True)
-        elif name.startswith("slim-"):
-            seeded(cache, bases)
-        for layouts in (bare, mine):
-            shutil.rmtree(layouts, ignore_errors=True)
-        if not quick:
-            prune(env)
-        times[name] = side()
-        remove(tags, env)  # the next side's images replace none: no dangling images left behind
-    return times
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, side in sides.items():
+            if name == "slim" and "SLIM_CACHE_DIR" in env:  # this script's own, emptied
+                shutil.rmtree(env["SLIM_CACHE_DIR"], ignore_errors=True)
+            seeded(measured, bases)
+            for layouts in (bare, mine):
+                shutil.rmtree(layouts, ignore_errors=True)
+            if not quick:
+                prune(env)
+            times[name].append(side())
+            remove(tags, env)  # the next side's images replace none: no dangling images
+    return {name: statistics.median(figures) for name, figures in times.items()}
 
 
 def remove(tags: list[str], env: dict[str, str] | None = None) -> None:
@@ -324,6 +328,7 @@ def registry_address() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--cold-rounds", type=int, default=1, help="(a)'s rounds (median)")
     parser.add_argument("--keep-measure-cache", action="store_true")
     parser.add_argument("--quick", action="store_true", help="4 targets, one round, no prune")
     parser.add_argument(
@@ -336,7 +341,7 @@ def main() -> None:
     ways = ALL if chosen == "all" else [chosen] if chosen else QUICK
     runtimes = QUICK_RUNTIMES if args.quick else None
     if args.quick:
-        args.rounds = 1
+        args.rounds = args.cold_rounds = 1
     with tempfile.TemporaryDirectory(prefix="slim-bench-") as tmp:
         env = dict(os.environ)
         # slim's modules compiled once, as an installed slim's are (not in the source tree)
@@ -348,14 +353,21 @@ def main() -> None:
             if not args.keep_measure_cache:
                 env["SLIM_CACHE_DIR"] = str(folder / "measure-cache")
             if key == "load":
-                report_load(folder, runtimes, env, args.rounds, args.quick)
+                report_load(folder, runtimes, env, (args.cold_rounds, args.rounds), args.quick)
             else:
-                report_export(folder, WAYS[key], runtimes, env, args.rounds, args.quick)
+                report_export(
+                    folder, WAYS[key], runtimes, env, (args.cold_rounds, args.rounds), args.quick
+                )
 
 
 def report_load(
-    folder: Path, runtimes: list[str] | None, env: dict[str, str], rounds: int, quick: bool
+    folder: Path,
+    runtimes: list[str] | None,
+    env: dict[str, str],
+    all_rounds: tuple[int, int],
+    quick: bool,
 ) -> None:
+    cold_rounds, rounds = all_rounds
     way = WAYS["load"]
     path = make_project(folder, runtimes)
     specs = targets(path)
@@ -363,9 +375,9 @@ def report_load(
     print(f"== {way.label} ==")
     print(f"{len(specs)} variants of hello: {', '.join(names)}")
 
-    times = cold(path, specs, way, env, quick)
+    times = cold(path, specs, way, env, quick, cold_rounds)
     single = times["single"]
-    print_cold(way, quick)
+    print_cold(way, quick, cold_rounds)
     print(f"    docker buildx build, one by one:          {single:6.1f} s")
     for key, label in (
         ("bake", "docker buildx bake (build only)"),
@@ -395,11 +407,14 @@ def report_load(
     remove([s["tag"] for s in specs] + [s["tag"] for s in large_specs])
 
 
-def print_cold(way: Way, quick: bool) -> None:
+def print_cold(way: Way, quick: bool, rounds: int) -> None:
+    median = f", median of {rounds} alternating rounds" if rounds > 1 else ""
     if quick:
         print(f"(a) {way.mode}: build cache NOT pruned (--quick: the engine is shared)")
     else:
-        print(f"(a) {way.mode}: cold build cache (docker builder prune -af before each side)")
+        print(
+            f"(a) {way.mode}: cold build cache (docker builder prune -af before each side){median}"
+        )
 
 
 def report_export(
@@ -407,18 +422,19 @@ def report_export(
     way: Way,
     runtimes: list[str] | None,
     env: dict[str, str],
-    rounds: int,
+    all_rounds: tuple[int, int],
     quick: bool,
 ) -> None:
     """(c) --output oci or registry against bare bake with the same output: cold and warm."""
+    cold_rounds, rounds = all_rounds
     registry = f"{registry_address()}/{PUSH_PREFIX}" if way.mode is Mode.REGISTRY else REGISTRY
     path = make_project(folder, runtimes, registry)
     specs = targets(path)
     names = [s["name"] for s in specs]
     print(f"== {way.label} ==")
     print(f"{len(specs)} variants of hello: {', '.join(names)}")
-    times = cold(path, specs, way, env, quick)
-    print_cold(way, quick)
+    times = cold(path, specs, way, env, quick, cold_rounds)
+    print_cold(way, quick, cold_rounds)
     bake = times["bake"]
     print(f"    docker buildx bake, the same output:         {bake:6.1f} s")
     for key, label in (
