@@ -107,21 +107,35 @@ def test_hook_speed_quick_mode_times_each_hook_without_heavy_imports() -> None:
 
 @pytest.mark.docker
 def test_bake_vs_build_quick_mode_prints_each_side_and_its_ratio(docker_engine: None) -> None:
-    """hello's 2 quick variants and the C and Go hello on scratch-musl: every side of (a)
-    and (b) is timed (the script fails when a build or bake fails), each ratio is the
-    side's time over the baseline's, and positive."""
+    """hello's 2 quick variants and the C and Go hello on scratch-musl with `--output load`,
+    hello's 2 with `--output registry`: every side is timed (the script fails when a build
+    or bake fails), each ratio is the side's time over the baseline's (one by one for load,
+    bare bake with the same output for registry), and positive."""
     run = quick("bake_vs_build", timeout=300)
-    assert "2 variants of hello: hello-alpine, hello-scratch-musl" in run.stdout, run.stdout
-    assert "(b') the same, C and Go hello, 2 targets" in run.stdout, run.stdout
-    single = re.search(r"one by one: +([\d.]+) s$", run.stdout, re.M)
+    sections = re.split(r"^== ", run.stdout, flags=re.M)
+    load = next(s for s in sections if s.startswith("--output load, classic engine =="))
+    assert "2 variants of hello: hello-alpine, hello-scratch-musl" in load, run.stdout
+    assert "(b') the same, C and Go hello, 2 targets" in load, run.stdout
+    single = re.search(r"one by one: +([\d.]+) s$", load, re.M)
     sides = re.findall(r"^    (docker buildx bake \(|slim bake, ).*: +([\d.]+) s   ratio ([\d.]+)$",
-                       run.stdout, re.M)  # fmt: skip
+                       load, re.M)  # fmt: skip
     assert single and len(sides) == 3, run.stdout
     for _, seconds, ratio in sides:
         assert float(ratio) > 0
         assert float(ratio) == pytest.approx(float(seconds) / float(single.group(1)), rel=0.25)
-    warm = re.findall(r"^    slim bake .*: +([\d.]+) s   ratio ([\d.]+)", run.stdout, re.M)
+    warm = re.findall(r"^    slim bake .*: +([\d.]+) s   ratio ([\d.]+)", load, re.M)
     assert len(warm) == 4 and all(float(r) > 0 for _, r in warm), run.stdout
+    assert re.search(r"^    against bare bake \(issue 14, goal <= 1.3\): [\d.]+, ", load, re.M)
+
+    pushed = next(s for s in sections if s.startswith("--output registry, classic engine =="))
+    assert "2 variants of hello: hello-alpine, hello-scratch-musl" in pushed, run.stdout
+    bare = re.search(r"^    docker buildx bake, the same output: +([\d.]+) s$", pushed, re.M)
+    slim = re.findall(r"^    slim bake.*: +([\d.]+) s   ratio ([\d.]+)", pushed, re.M)
+    assert bare and len(slim) == 4, run.stdout  # 2 cold (no smoke run in one), 2 warm
+    for seconds, ratio in slim[:2]:
+        assert float(ratio) == pytest.approx(float(seconds) / float(bare.group(1)), rel=0.25)
+    assert re.search(r"^    docker buildx bake \(same output\): +[\d.]+ s$", pushed, re.M)
+    assert all(float(r) > 0 for _, r in slim), run.stdout
 
 
 @pytest.mark.docker
