@@ -149,6 +149,11 @@ class _Checks:
         if self._while_baking is not None:
             self._while_baking()
         self.pool.submit(_preload, self.mode)
+        if self.mode is not Mode.LOAD:
+            # Measured where they went (a registry, a layout), the images' layers are
+            # blob sizes: the engine's base is read for its diff_ids only, and
+            # compressing its layers ahead (15-25 s for the toolchain) would be waste.
+            return
         bases = {base_image(t) for t in self._targets.values()} - {"scratch"}
         self.warming = {base: self.pool.submit(_warm, base) for base in sorted(bases)}
 

@@ -206,3 +206,22 @@ def test_an_engine_error_while_baking_leaves_the_target_to_after_the_bake(
     assert results[MUSL].status is Status.PASS
     assert results[MUSL].measurement is not None and results[MUSL].measurement.image_id == NEW
     assert engine.measured.count((tag(plan, MUSL), NEW, False)) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "warmed"),
+    [(bake.Mode.LOAD, True), (bake.Mode.OCI, False), (bake.Mode.REGISTRY, False)],
+)
+def test_base_images_are_measured_ahead_only_for_images_loaded_into_the_engine(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch, mode: bake.Mode, warmed: bool
+) -> None:
+    """From a registry or a layout the compressed figures are blob sizes: compressing the
+    engine's base layers (15-25 s for a toolchain) would serve nothing."""
+    measured: list[str] = []
+    monkeypatch.setattr(pipeline, "_warm", measured.append)
+    monkeypatch.setattr(pipeline, "_preload", lambda mode: None)
+    with pipeline.ThreadPoolExecutor(max_workers=2) as pool:
+        checks = pipeline._Checks(pool, list(plan.targets), mode, True, None, None)
+        checks.started()
+    assert bool(measured) is warmed
+    assert all(base != "scratch" for base in measured)
