@@ -380,7 +380,8 @@ class Sandbox:
         path = os.path.abspath(os.fsdecode(target))
         if "__pycache__" in path:
             return
-        inside = (str(self.repo), str(self.tmp))
+        # The cache folder is slim's own (measured layers, schema passes), not the user's.
+        inside = (str(self.repo), str(self.tmp), str(self.tmp.parent / "cache"))
         if path not in inside and not path.startswith(tuple(p + os.sep for p in inside)):
             self.writes.append(f"{event} {path}")
 

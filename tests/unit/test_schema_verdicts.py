@@ -118,3 +118,14 @@ def test_two_documents_share_a_verdict_only_when_they_are_the_same(a: Any, b: An
 
 def test_the_verdict_depends_on_the_schema() -> None:
     assert _verdict_path({"a": 1}, {"type": "object"}) != _verdict_path({"a": 1}, {})
+
+
+def test_a_document_with_any_problem_leaves_nothing_in_the_cache(project: Path) -> None:
+    # The schema takes any runtime name; the check after it does not know this one.
+    (project / "slim.yaml").write_text(VALID.replace("scratch-musl", "scratch-muls"))
+    with pytest.raises(ConfigError):
+        load_config(project / "slim.yaml")
+    assert not list((project / "cache").rglob("*"))
+    (project / "slim.yaml").write_text(VALID)
+    load_config(project / "slim.yaml")
+    assert len(list((project / "cache").rglob("*"))) == 2  # the folder and one pass

@@ -39,9 +39,15 @@ def schema_check(doc: Document, schema_name: str) -> tuple[list[Diagnostic], set
     validator = _validator()(schema)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
     problems = [d for error in errors for d in _describe(doc, error)]
-    if not errors and passed is not None:
-        _remember(passed)
     return problems, {tuple(error.absolute_path) for error in errors}
+
+
+def remember_pass(doc: Document, schema_name: str) -> None:
+    """Remember that `doc` passed: called once every check passed, so that a document
+    with any problem leaves nothing behind, not even in the cache."""
+    passed = _verdict_path(doc.data, presets.schema(schema_name))
+    if passed is not None and not passed.is_file():
+        _remember(passed)
 
 
 def _verdict_path(data: Any, schema: dict[str, Any]) -> Path | None:

@@ -10,7 +10,7 @@ from typing import Any
 from slim_bake.config import checks, paths
 from slim_bake.config.model import Base, preset_bases
 from slim_bake.config.problems import Problems
-from slim_bake.config.schema import schema_check
+from slim_bake.config.schema import remember_pass, schema_check
 from slim_bake.errors import ConfigError, Diagnostic
 from slim_bake.loader import Document, PathKey
 
@@ -22,7 +22,10 @@ def validate(doc: Document, path: Path, root: Path) -> list[Diagnostic]:
         raise ConfigError(problems)
     p = Problems(doc, path, root, broken)
     _check_document(p)
-    return sorted([*problems, *p.found], key=lambda d: (d.line, d.column))
+    found = sorted([*problems, *p.found], key=lambda d: (d.line, d.column))
+    if not found:
+        remember_pass(doc, "slim")
+    return found
 
 
 def _check_document(p: Problems) -> None:
