@@ -171,13 +171,19 @@ def export(
     builder: str | None,
     notify: Notify,
     watch: Watch | None = None,
+    settle: list[Callable[[], None]] | None = None,
 ) -> dict[str, str]:
     """`--output registry|oci`: the targets built and exported in this run, each with
-    the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>)."""
+    the reference to measure it by (HOST/REPO@sha256:… pushed, or oci:DIR/<target>).
+    `settle` gets what to call once the run is over (the engine's tags put back again)."""
     tags = {t.name: t.tags[0] for t in targets}
     refuse_native_only(plan, targets)
     options = _common_options(plan, targets, notify, every_platform=True)
     before = _tag_snapshot(list(tags.values()))
+    if before is not None and settle is not None:
+        # Once more when the run's checks are done: a target cancelled in a failed round
+        # can still be named by the engine after buildx exited (seen once on a cold run).
+        settle.append(lambda: _put_back(before))
     try:
         remaining = list(tags)
         first = True
@@ -318,22 +324,27 @@ def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
 def _put_back(before: dict[str, str | None]) -> None:
     """Each tag back to the image it named before the bake (none: no tag). Through the
     docker driver an exported image is also named by its tag in the engine's store;
-    `--output registry|oci` leaves the store as it was."""
+    `--output registry|oci` leaves the store as it was. A tag that cannot be put back
+    does not keep the others from it."""
     import docker
 
     try:
         after = engine.image_ids(list(before))
         images = engine.client().images
-        for tag, old in before.items():
-            if after[tag] in (None, old):
-                continue
+    except (BuildError, docker.errors.DockerException) as exc:
+        warn(f"slim: note: could not put the engine's tags back after the bake: {exc}")
+        return
+    for tag, old in before.items():
+        if after[tag] in (None, old):
+            continue
+        try:
             if old is None:
                 images.remove(tag, noprune=False)
             else:
                 repository, _, name = tag.rpartition(":")
                 images.get(old).tag(repository, name)
-    except (BuildError, docker.errors.DockerException) as exc:
-        warn(f"slim: note: could not put the engine's tags back after the bake: {exc}")
+        except docker.errors.DockerException as exc:
+            warn(f"slim: note: could not put the engine's tag {tag} back after the bake: {exc}")
 
 
 def _bake_round(

@@ -129,6 +129,7 @@ class _Checks:
         self._while_baking = while_baking
         self.warming: dict[str, Future[None]] = {}
         self.early: dict[str, Future[TargetResult | None]] = {}  # by target name
+        self.settle: list[Callable[[], None]] = []  # called once every check is done
         self._started = False
 
     def watch(self) -> Watch:
@@ -190,7 +191,13 @@ def _bake_and_check(
         references = {t.name: t.tags[0] for t in targets if t.name in built}
     else:
         references = export(
-            plan, targets, output, builder=builder, notify=notify, watch=checks.watch()
+            plan,
+            targets,
+            output,
+            builder=builder,
+            notify=notify,
+            watch=checks.watch(),
+            settle=checks.settle,
         )
     checks.started()  # (a bake that never started a process: nothing ran yet)
     platforms = result_platforms(plan, output)
@@ -216,7 +223,10 @@ def _bake_and_check(
     for name, early in done.items():  # its tag named another image: checked after the bake
         if early.result() is None:
             futures[name, None] = check(next(t for t in targets if t.name == name), None)
-    return [_outcome(t, p, futures, done, native, checks.budgeted) for t, p in jobs]
+    outcomes = [_outcome(t, p, futures, done, native, checks.budgeted) for t, p in jobs]
+    for then in checks.settle:
+        then()
+    return outcomes
 
 
 def _outcome(

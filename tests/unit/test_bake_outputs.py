@@ -319,3 +319,28 @@ def test_an_export_needs_no_engine_to_put_tags_back_into(
     found = bake.export(plan, list(plan.targets), Output(Mode.REGISTRY), builder="r", notify=print)
     assert set(found) == set(NAMES)
     assert put_back == []
+
+
+def test_a_tag_that_cannot_be_put_back_does_not_keep_the_others(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import docker
+
+    from slim_bake import bake
+
+    removed: list[str] = []
+
+    class Images:
+        def remove(self, tag: str, noprune: bool = False) -> None:
+            if tag == "acme/app:first":
+                raise docker.errors.APIError("conflict: the image is in use")
+            removed.append(tag)
+
+    class Client:
+        images = Images()
+
+    monkeypatch.setattr(bake.engine, "image_ids", lambda tags: dict.fromkeys(tags, "sha256:new"))
+    monkeypatch.setattr(bake.engine, "client", lambda: Client())
+    bake._put_back({"acme/app:first": None, "acme/app:second": None})
+    assert removed == ["acme/app:second"]
+    assert "acme/app:first" in capsys.readouterr().err
