@@ -63,7 +63,8 @@ class Vertex:
 
 
 def cancelled(error: str) -> bool:
-    """A vertex stopped because the bake was cancelled, not broken itself. A process
+    """A vertex stopped because the bake was cancelled (or another target failed), not
+    broken itself. A process
     killed by the cancellation sometimes shows only its SIGKILL (exit code 137, without
     "context canceled"): taken as cancelled too, so at worst that target is baked once
     more, where it fails again by itself if it really was killed for its own sake."""
@@ -72,6 +73,9 @@ def cancelled(error: str) -> bool:
         "context canceled" in text
         or text.lower() == "canceled"
         or text.endswith("did not complete successfully: exit code: 137")
+        # buildx's own steps after a target's build (`pushing … with docker`) end with the
+        # whole solve's error, another target's failure quoted: not theirs.
+        or "failed to solve: " in text
     )
 
 

@@ -72,6 +72,25 @@ def test_a_process_killed_by_the_cancellation_is_not_broken_by_itself() -> None:
     assert progress.broken(["ok", "bad"]) == {"bad"}
 
 
+def test_a_push_step_that_ends_with_another_targets_failure_is_not_broken() -> None:
+    """With --output registry and the docker driver, buildx pushes each built image in a
+    step of its own (`[T] pushing … with docker`); when another target broke, those steps
+    end with the whole solve's error, the other target's failure quoted (seen on
+    CI-like runs: every good target that had reached its push was left out as broken)."""
+    other = 'failed to solve: process "/bin/sh -c cc" did not complete successfully: exit code: 1'
+    connect = f'error during connect: Post "http://%2Fvar%2Frun%2Fdocker.sock/push": {other}'
+    progress, _ = run(
+        stream(
+            vertex("b", "[bad build 2/2] RUN cc", started=T0, completed=T1, error="exit code: 1"),
+            vertex("p", "[ok] pushing r/ok:1 with docker", started=T0, completed=T1, error=other),
+            vertex(
+                "q", "[ok2] pushing r/ok:2 with docker", started=T0, completed=T1, error=connect
+            ),
+        )
+    )
+    assert progress.broken(["ok", "ok2", "bad"]) == {"bad"}
+
+
 def test_a_failed_vertex_shared_by_several_targets_breaks_each_that_depends_on_it() -> None:
     """BuildKit shows a shared build stage under one target's name; the runtime stage of
     the other target names it among its inputs (it never started)."""
