@@ -17,7 +17,14 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from support.bake_support import ROOT, c_artifact, run_slim, write_project
+from support.bake_support import (
+    ROOT,
+    c_artifact,
+    layout_blob,
+    layout_manifests,
+    run_slim,
+    write_project,
+)
 
 CONTAINERD = "unix:///run/slim-containerd/docker.sock"
 PLATFORMS = ["linux/amd64", "linux/arm64"]
@@ -26,27 +33,11 @@ TRIPLET = {"linux/amd64": "x86_64-linux-gnu", "linux/arm64": "aarch64-linux-gnu"
 LOADER = {"linux/amd64": "lib64/ld-linux-x86-64.so.2", "linux/arm64": "lib/ld-linux-aarch64.so.1"}
 
 
-def _blob(layout: Path, digest: str) -> bytes:
-    return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
-
-
-def _manifests(layout: Path) -> dict[str, dict[str, Any]]:
-    """Each platform's image manifest in the layout (index → index → manifests)."""
-    top = json.loads((layout / "index.json").read_text())
-    index = json.loads(_blob(layout, top["manifests"][0]["digest"]))
-    found = {}
-    for entry in index["manifests"]:
-        platform = entry.get("platform", {})
-        if platform.get("os") == "linux":
-            found[f"linux/{platform['architecture']}"] = json.loads(_blob(layout, entry["digest"]))
-    return found
-
-
 def _files(layout: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
     """Every regular file of the image (scratch: no whiteouts), by path."""
     found: dict[str, bytes] = {}
     for layer in manifest["layers"]:
-        data = _blob(layout, layer["digest"])
+        data = layout_blob(layout, layer["digest"])
         if layer["mediaType"].endswith("gzip"):
             data = gzip.decompress(data)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -84,7 +75,7 @@ def test_c_cross_compiles_for_arm64_with_its_closure_collected_for_arm64(
     names = ("hello-scratch-glibc", "hello-scratch-closure")
     assert set(entries) == {(n, p) for n in names for p in PLATFORMS}
     for name in names:
-        manifests = _manifests(layouts / name)
+        manifests = layout_manifests(layouts / name)
         assert set(manifests) == set(PLATFORMS)
         for platform in PLATFORMS:
             files = _files(layouts / name, manifests[platform])

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.bake_support import ROOT, go_artifact, run_slim, write_project
+from support.bake_support import (
+    ROOT,
+    go_artifact,
+    layout_blob,
+    layout_manifests,
+    run_slim,
+    write_project,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -32,26 +39,9 @@ PLATFORMS = ["linux/amd64", "linux/arm64"]
 ELF_MACHINE = {"linux/amd64": 0x3E, "linux/arm64": 0xB7}  # EM_X86_64, EM_AARCH64
 
 
-def _blob(layout: Path, digest: str) -> bytes:
-    return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
-
-
-def _manifests(layout: Path) -> dict[str, dict[str, Any]]:
-    """Each platform's image manifest in the layout (index → index → manifests)."""
-    top = json.loads((layout / "index.json").read_text())
-    index = json.loads(_blob(layout, top["manifests"][0]["digest"]))
-    found = {}
-    for entry in index["manifests"]:
-        platform = entry.get("platform", {})
-        if platform.get("os") == "linux":
-            name = f"linux/{platform['architecture']}"
-            found[name] = json.loads(_blob(layout, entry["digest"]))
-    return found
-
-
 def _file(layout: Path, manifest: dict[str, Any], path: str) -> bytes:
     for layer in reversed(manifest["layers"]):
-        data = _blob(layout, layer["digest"])
+        data = layout_blob(layout, layer["digest"])
         if layer["mediaType"].endswith("gzip"):
             data = gzip.decompress(data)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -98,7 +88,7 @@ def test_two_platforms_give_two_sets_of_figures_from_one_oci_layout(
     ]
     amd64, arm64 = entries
     layout = layouts / "hello-scratch-glibc"
-    manifests = _manifests(layout)
+    manifests = layout_manifests(layout)
     assert set(manifests) == set(PLATFORMS)
     for entry, platform in zip(entries, PLATFORMS, strict=True):
         assert entry["status"] == "pass", entry["reasons"]

@@ -4,6 +4,7 @@ stand-in bases, image tags unique to one test run, and running slim for real."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import struct
@@ -142,3 +143,21 @@ def elf_interpreter(binary: bytes) -> str | None:
             offset, _, _, size = struct.unpack_from("<QQQQ", binary, entry + 8)
             return binary[offset : offset + size].rstrip(b"\0").decode()
     return None
+
+
+def layout_blob(layout: Path, digest: str) -> bytes:
+    return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
+
+
+def layout_manifests(layout: Path) -> dict[str, dict[str, Any]]:
+    """Each platform's image manifest in an OCI layout buildx wrote (index → index →
+    manifests), by linux/ARCH."""
+    top = json.loads((layout / "index.json").read_text())
+    index = json.loads(layout_blob(layout, top["manifests"][0]["digest"]))
+    found = {}
+    for entry in index["manifests"]:
+        platform = entry.get("platform", {})
+        if platform.get("os") == "linux":
+            name = f"linux/{platform['architecture']}"
+            found[name] = json.loads(layout_blob(layout, entry["digest"]))
+    return found
