@@ -29,13 +29,28 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The engine tests run on one pytest-xdist worker, one after the other (as before
-    the unit tests ran in parallel): they share the engines, their build cache and the
-    stand-in images, and a build needs the cores it can get."""
+    """The engine tests run on one pytest-xdist worker, one after the other: they share
+    the engines, their build cache, the stand-in images and image names (two tests
+    baking `grow:scratch-musl` at once measure each other's image), and a build needs the
+    cores it can get. tryfirst: xdist's own hook turns the mark into the `@engine` suffix
+    of the node ID that --dist loadgroup groups by; it must see the mark."""
     for item in items:
         if item.get_closest_marker("docker"):
             item.add_marker(pytest.mark.xdist_group("engine"))
+
+
+@pytest.fixture(autouse=True)
+def _engine_tests_grouped(request: pytest.FixtureRequest) -> None:
+    """An engine test outside the group (a hook order that changed with pytest or xdist)
+    would run beside another engine test, and flake: it fails at once, saying why."""
+    config = request.config
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    node = request.node
+    if node.get_closest_marker("docker") and not node.nodeid.endswith("@engine"):
+        pytest.fail("engine test outside the xdist group 'engine' (tests/conftest.py)")
 
 
 def _engine_problem() -> str | None:
