@@ -53,7 +53,6 @@ if TYPE_CHECKING:  # imported while buildx builds (_preload), not before it star
     from slim_bake.measure import Measurement
     from slim_bake.smoke import SmokeResult
 
-EARLY_CHECKS = False  # see _Checks.watch
 WORKERS = 4  # smoke runs and measurements in flight at once (the engine does the work)
 SMOKE_NAME = "slim-smoke"  # the repository an OCI layout is loaded into for its smoke run
 _CONTAINERD_NAME = f"docker.io/library/{SMOKE_NAME}"  # the containerd store's full name
@@ -134,11 +133,9 @@ class _Checks:
         self._started = False
 
     def watch(self) -> Watch:
-        # Checking a target as soon as its export shows (self.exported) is switched off:
-        # in two of three cold CI-like runs a growth test then judged an image as if it
-        # had not changed. Until that is understood every check runs after the bake.
-        early = EARLY_CHECKS and self.mode is Mode.LOAD
-        return Watch(self.started, self.exported if early else _ignore)
+        # Only a loaded image can be checked while the others build: a registry or OCI
+        # export is measured from bake's metadata file, written when the bake ends.
+        return Watch(self.started, self.exported if self.mode is Mode.LOAD else _ignore)
 
     def started(self) -> None:
         """buildx runs: import what the checks need, and measure the local base images

@@ -85,7 +85,6 @@ def engine(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> Engine:
     monkeypatch.setattr(pipeline, "measure", stand_in.measure)
     monkeypatch.setattr(pipeline, "smoke", stand_in.smoke)
     monkeypatch.setattr(pipeline, "_warm", lambda base: None)
-    monkeypatch.setattr(pipeline, "EARLY_CHECKS", True)  # switched off in slim for now
     return stand_in
 
 
