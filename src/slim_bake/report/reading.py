@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from slim_bake import __version__, gitrepo, presets
 from slim_bake.errors import ConfigError, Diagnostic, UsageError
 from slim_bake.loader import MAX_DEPTH, Document, decode_utf8, locate_json, read_limited
@@ -40,6 +38,8 @@ from slim_bake.report.model import (
 from slim_bake.safe_text import warn
 
 if TYPE_CHECKING:
+    import jsonschema
+
     from slim_bake.imageref import ImageInfo
     from slim_bake.plan import Target
 
@@ -87,6 +87,8 @@ def parse_report(text: str, name: str) -> Report:
     data = _json(text, name)
     _check_format(data, name)
     _check_depth(data, name)
+    import jsonschema  # here: a run that reads no report need not import it (~0.1 s)
+
     validator = jsonschema.Draft202012Validator(presets.schema("report"))
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
     if errors:
