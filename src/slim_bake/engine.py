@@ -63,6 +63,32 @@ def _short(exc: Exception) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
+def containerd_store() -> bool:
+    """Whether the engine keeps its images in the containerd image store (whose content
+    store holds each layer's compressed blob), not in the classic graph driver store."""
+    return _containerd_store(engine_host())
+
+
+@cache
+def _containerd_store(host: str) -> bool:
+    status = client(host).info().get("DriverStatus") or []
+    return any(
+        isinstance(row, list) and row[:1] == ["driver-type"] and "containerd" in str(row[1:])
+        for row in status
+    )
+
+
+def image_diff_ids(reference: str) -> tuple[str, ...]:
+    """The layers (diff_ids) of a local image; () when the engine lacks it."""
+    import docker
+
+    try:
+        layers = client().images.get(reference).attrs.get("RootFS", {}).get("Layers") or []
+    except docker.errors.DockerException:
+        return ()
+    return tuple(str(layer) for layer in layers)
+
+
 def native_platform() -> str:
     """os/arch of the engine, as buildx spells platforms (linux/amd64)."""
     version: dict[str, Any] = client().version()

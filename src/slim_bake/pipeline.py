@@ -362,7 +362,7 @@ def _check(
             if mode is Mode.LOAD:
                 smoked = smoke(reference, target.smoke)
             else:
-                with staged(reference, platform) as name:
+                with staged(reference, platform, base_image(target)) as name:
                     smoked = smoke(name, target.smoke)
         except Exception as exc:
             smoked = SmokeResult(False, None, "", "", f"the smoke run failed: {_describe(exc)}")
@@ -400,11 +400,12 @@ def _describe(exc: Exception) -> str:
 
 
 @contextlib.contextmanager
-def staged(reference: str, platform: str | None = None) -> Iterator[str]:
+def staged(reference: str, platform: str | None = None, base: str | None = None) -> Iterator[str]:
     """The engine's name for the image at `reference` (HOST/REPO@sha256:… or oci:DIR)
     while the block runs: pulled, or loaded from the layout under a name of its own,
     and removed afterwards unless the engine already had it. `platform`: the image of
-    a multi-platform index to load (a pull takes the engine's own)."""
+    a multi-platform index to load (a pull takes the engine's own). `base`: the image the
+    layout's image was built on, whose blobs the engine may not need sent again."""
     import docker
 
     from slim_bake.imageref import OCI_PREFIX
@@ -412,7 +413,7 @@ def staged(reference: str, platform: str | None = None) -> Iterator[str]:
     images = engine.client().images
     if reference.startswith(OCI_PREFIX):
         name, present = f"{SMOKE_NAME}:{uuid.uuid4().hex[:16]}", False
-        _load_layout(reference, name, platform)
+        _load_layout(reference, name, platform, base)
     else:
         name, present = reference, _present(reference)
         if not present:
@@ -448,27 +449,57 @@ def _pull(reference: str) -> None:
         raise BuildError(f"cannot pull {reference}: {exc}") from exc
 
 
-def _load_layout(reference: str, name: str, platform: str | None = None) -> None:
+def _load_layout(
+    reference: str, name: str, platform: str | None = None, base: str | None = None
+) -> None:
     """`docker load` of the layout as one archive both image stores read: the OCI
     layout with its entry named for containerd, and the manifest.json the classic store
-    reads, both naming the image `name`."""
+    reads, both naming the image `name`. Into a containerd store, first without the blobs
+    of the layers `base` has there (the engine's own builder exported those very blobs:
+    116 MB for a toolchain base, most of the load's time); any failure: all of them."""
     import docker
 
-    from slim_bake.imageref import LayoutStore
+    from slim_bake.imageref import LayoutStore, resolve
+    from slim_bake.measure import MeasureCache
 
     store = LayoutStore.open(reference)
-    with tempfile.TemporaryFile(prefix="slim-oci-") as archive:
-        _write_archive(store, name, archive, platform)
-        archive.seek(0)
-        try:
-            engine.client().images.load(archive)
-        except docker.errors.DockerException as exc:
-            raise BuildError(f"cannot load {reference} into the engine: {exc}") from exc
+    layers, _, _ = resolve(store, MeasureCache(cache_dir()), platform)
+    shared = _engine_has(base, [diff_id for _, diff_id in layers])
+    tries = [{layer.digest for layer, _ in layers[:shared]}, set()] if shared else [set()]
+    for left_out in tries:
+        with tempfile.TemporaryFile(prefix="slim-oci-") as archive:
+            _write_archive(store, name, archive, platform, left_out)
+            archive.seek(0)
+            try:
+                engine.client().images.load(archive)
+                return
+            except docker.errors.DockerException as exc:
+                if not left_out:
+                    raise BuildError(f"cannot load {reference} into the engine: {exc}") from exc
+
+
+def _engine_has(base: str | None, diff_ids: list[str]) -> int:
+    """How many leading layers of `diff_ids` are `base`'s in a containerd image store
+    (0: a classic store, whose `docker load` needs every layer, or no such base)."""
+    if base in (None, "scratch"):
+        return 0
+    try:
+        if not engine.containerd_store():
+            return 0
+        shared = engine.image_diff_ids(base)
+    except Exception:  # the full archive is loaded, and says what is wrong
+        return 0
+    return len(shared) if shared and tuple(diff_ids[: len(shared)]) == shared else 0
 
 
 def _write_archive(
-    store: LayoutStore, name: str, archive: IO[bytes], platform: str | None = None
+    store: LayoutStore,
+    name: str,
+    archive: IO[bytes],
+    platform: str | None = None,
+    left_out: set[str] | frozenset[str] = frozenset(),
 ) -> None:
+    """The archive `_load_layout` loads; `left_out`: blobs not written (the engine has them)."""
     from slim_bake.imageref import resolve
     from slim_bake.measure import MeasureCache
 
@@ -491,7 +522,7 @@ def _write_archive(
         _add(tar, "index.json", {"schemaVersion": 2, "manifests": [entry]})
         _add(tar, "manifest.json", [classic])
         _add(tar, "oci-layout", {"imageLayoutVersion": "1.0.0"})
-        for digest in sorted(needed):
+        for digest in sorted(needed - left_out):
             path = store.directory / _blob_path(digest)
             if path.is_file():
                 tar.add(path, _blob_path(digest))

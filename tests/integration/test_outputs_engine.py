@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import subprocess
+import tarfile
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -213,8 +214,51 @@ def test_oci_output_on_the_containerd_engine_measures_and_smoke_runs_the_layouts
         sizes = [layer["size"] for layer in manifest["layers"]]
         assert [layer["compressed"] for layer in target["measurement"]["layers"]] == sizes
     assert _left_behind(before, _images(CONTAINERD), ids, prefix) == set()
+    base = _targets(run)["hello-alpine"]["measurement"]["base_image"]
+    _staged_without_the_base_blobs(layouts / "hello-alpine", base, monkeypatch)
     # A layout a remote builder wrote loads into the classic store too (as manifest.json).
     _smoke_run_on_the_classic_engine(layouts / "hello-alpine", monkeypatch)
+
+
+def _staged_without_the_base_blobs(
+    layout: Path, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's own builder wrote the layout: the base's blobs are in its content
+    store, so the archive loaded for a smoke run leaves them out, and the image runs."""
+    from slim_bake import engine
+
+    monkeypatch.setenv("DOCKER_HOST", CONTAINERD)
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(layout.parent.parent / "cache"))
+    collection = type(engine.client().images)  # a new collection object on each access
+    sent: list[set[str]] = []
+    load = collection.load
+
+    def spy(self: Any, archive: Any) -> Any:
+        with tarfile.open(fileobj=archive) as tar:
+            sent.append(set(tar.getnames()))
+        archive.seek(0)
+        return load(self, archive)
+
+    monkeypatch.setattr(collection, "load", spy)
+    base_blobs = _layer_blobs(layout)[: len(engine.image_diff_ids(base))]
+    assert base_blobs  # alpine's stand-in has a layer
+    with staged(f"oci:{layout}", None, base) as name:
+        ran = _docker(CONTAINERD, "run", "--rm", "--network", "none", name)
+        assert (ran.returncode, ran.stdout.strip()) == (0, "Hello, world!"), ran.stderr
+    [names] = sent  # one load, no second try with every blob
+    assert not {f"blobs/sha256/{d[7:]}" for d in base_blobs} & names
+    assert {f"blobs/sha256/{d[7:]}" for d in _layer_blobs(layout)[len(base_blobs) :]} <= names
+
+
+def _layer_blobs(layout: Path) -> list[str]:
+    (entry,) = json.loads((layout / "index.json").read_text())["manifests"]
+    manifest = json.loads((layout / "blobs" / "sha256" / entry["digest"][7:]).read_text())
+    return [layer["digest"] for layer in manifest["layers"]]
+
+
+def _docker(host: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_HOST": host}
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False, env=env)
 
 
 def _smoke_run_on_the_classic_engine(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:

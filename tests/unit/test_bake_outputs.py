@@ -304,6 +304,91 @@ def test_a_layout_becomes_an_archive_both_image_stores_load_under_slims_name(
     ]
 
 
+def _two_layer_layout(layout: Path) -> tuple[str, str]:
+    """An OCI layout of an image whose first layer is its base's: (base blob, own blob)."""
+    layers = [_blob(layout, _layer()), _blob(layout, _layer() + bytes(512))]
+    rootfs = {"diff_ids": [layer["digest"] for layer in layers]}
+    config = _blob(layout, json.dumps({"rootfs": rootfs, "history": []}).encode())
+    media = "application/vnd.oci.image.layer.v1.tar"
+    manifest = _blob(
+        layout,
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+                "layers": [{"mediaType": media, **layer} for layer in layers],
+            }
+        ).encode(),
+    )
+    entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return layers[0]["digest"], layers[1]["digest"]
+
+
+class _Images:
+    """The engine's image API as _load_layout uses it: refuses the first `refusals` loads."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.sent: list[set[str]] = []
+
+    def load(self, archive: Any) -> None:
+        import docker
+
+        with tarfile.open(fileobj=archive) as tar:
+            self.sent.append(set(tar.getnames()))
+        if len(self.sent) <= self.refusals:
+            raise docker.errors.APIError("content digest sha256:…: not found")
+
+
+@pytest.mark.parametrize(
+    ("containerd", "refusals", "loads"),
+    [
+        (True, 0, ["own"]),  # the engine has the base's blobs: they are not sent
+        (True, 1, ["own", "both"]),  # it had not (another builder's blobs): all are sent
+        (False, 0, ["both"]),  # the classic store's docker load needs every layer
+    ],
+)
+def test_a_smoke_runs_layout_is_loaded_without_the_blobs_the_engine_has(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    containerd: bool,
+    refusals: int,
+    loads: list[str],
+) -> None:
+    from slim_bake import engine, pipeline
+
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
+    base_blob, own_blob = _two_layer_layout(tmp_path / "layout")
+    images = _Images(refusals)
+    monkeypatch.setattr(engine, "containerd_store", lambda: containerd)
+    monkeypatch.setattr(engine, "image_diff_ids", lambda ref: (base_blob,) * (ref == "base:1"))
+    monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": images}))
+    pipeline._load_layout(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")
+    blobs = {"own": {own_blob}, "both": {base_blob, own_blob}}
+    sent = [{n for n in names if n.startswith("blobs/")} for names in images.sent]
+    assert [s & {f"blobs/sha256/{d[7:]}" for d in (base_blob, own_blob)} for s in sent] == [
+        {f"blobs/sha256/{d[7:]}" for d in blobs[kind]} for kind in loads
+    ]
+
+
+def test_a_layout_the_engine_refuses_whole_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slim_bake import engine, pipeline
+
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
+    base_blob, _ = _two_layer_layout(tmp_path / "layout")
+    images = _Images(refusals=2)
+    monkeypatch.setattr(engine, "containerd_store", lambda: True)
+    monkeypatch.setattr(engine, "image_diff_ids", lambda ref: (base_blob,))
+    monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": images}))
+    with pytest.raises(BuildError, match="cannot load oci:.* into the engine: .*not found"):
+        pipeline._load_layout(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")
+    assert len(images.sent) == 2
+
+
 def test_an_export_needs_no_engine_to_put_tags_back_into(
     plan: Plan, monkeypatch: pytest.MonkeyPatch
 ) -> None:

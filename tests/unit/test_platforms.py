@@ -169,7 +169,9 @@ def test_each_platform_is_measured_and_only_the_native_one_smoke_run(
     )
 
     class Staged:
-        def __init__(self, reference: str, platform: str | None = None) -> None:
+        def __init__(
+            self, reference: str, platform: str | None = None, base: str | None = None
+        ) -> None:
             ran.append((reference, platform))
 
         def __enter__(self) -> str:
