@@ -332,12 +332,14 @@ class _Images:
     def __init__(self, refusals: int) -> None:
         self.refusals = refusals
         self.sent: list[set[str]] = []
+        self.members: list[list[str]] = []
 
     def load(self, archive: Any) -> None:
         import docker
 
         with tarfile.open(fileobj=archive) as tar:
             self.sent.append(set(tar.getnames()))
+            self.members.append(tar.getnames())
         if len(self.sent) <= self.refusals:
             raise docker.errors.APIError("content digest sha256:…: not found")
 
@@ -371,6 +373,67 @@ def test_a_smoke_runs_layout_is_loaded_without_the_blobs_the_engine_has(
     assert [s & {f"blobs/sha256/{d[7:]}" for d in (base_blob, own_blob)} for s in sent] == [
         {f"blobs/sha256/{d[7:]}" for d in blobs[kind]} for kind in loads
     ]
+
+
+class _Store(_Images):
+    """_Images that also records removals."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__(refusals)
+        self.removed: list[str] = []
+
+    def remove(self, name: str) -> None:
+        self.removed.append(name)
+
+
+def test_the_smoke_images_of_several_layouts_are_loaded_in_one_archive_and_removed_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slim_bake import engine, pipeline
+
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
+    one_base, one_own = _two_layer_layout(tmp_path / "one")
+    _two_layer_layout(tmp_path / "two")  # the same layers: the blobs are shared
+    store = _Store(refusals=0)
+    monkeypatch.setattr(engine, "containerd_store", lambda: False)
+    monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": store}))
+    wanted = {
+        "a": (f"oci:{tmp_path / 'one'}", None, "base:1"),
+        "b": (f"oci:{tmp_path / 'two'}", None, "base:1"),
+    }
+    with pipeline._staged_layouts(wanted) as loaded:
+        assert sorted(loaded) == ["a", "b"] and loaded["a"] != loaded["b"]
+        assert all(name.startswith(f"{SMOKE_NAME}:") for name in loaded.values())
+        assert store.removed == []
+    [members] = store.members  # one docker load for both
+    for blob in (one_base, one_own):  # each written once, although both layouts hold it
+        assert members.count(f"blobs/sha256/{blob[7:]}") == 1
+    index = json.loads((tmp_path / "one" / "index.json").read_text())["manifests"][0]
+    assert members.count(f"blobs/sha256/{index['digest'][7:]}") == 1
+    assert sorted(store.removed) == sorted(loaded.values())
+
+
+def test_when_the_one_load_fails_each_smoke_run_loads_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slim_bake import engine, pipeline
+
+    monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
+    _two_layer_layout(tmp_path / "one")
+    _two_layer_layout(tmp_path / "two")
+    store = _Store(refusals=1)
+    monkeypatch.setattr(engine, "containerd_store", lambda: False)
+    monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": store}))
+    wanted = {
+        "a": (f"oci:{tmp_path / 'one'}", None, None),
+        "b": (f"oci:{tmp_path / 'two'}", None, None),
+    }
+    with pipeline._staged_layouts(wanted) as loaded:
+        assert loaded == {}  # each check stages (and reports) its own image
+    assert len(store.sent) == 1 and store.removed == []
+    with pipeline._staged_layouts({"a": wanted["a"]}) as alone:
+        assert alone == {}  # one image: loaded by its check, as before
+    assert len(store.sent) == 1
 
 
 def test_a_layout_the_engine_refuses_whole_says_so(
