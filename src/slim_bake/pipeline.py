@@ -6,8 +6,8 @@ This module sits above the stages it calls; none of them imports it. The report
 
 With `--output registry|oci` the images are not in the engine: each is measured where
 it went (the pushed digest, the OCI layout), and for its smoke run pulled (by digest)
-or loaded (from its layout, under a name of slim's) into the engine, and removed again
-after the run, unless the engine had it before.
+or loaded (the layouts all in one `docker load`, under names of slim's) into the engine,
+and removed again after the runs, unless the engine had it before.
 
 With `--load` a target is smoke-run and measured as soon as buildx's progress shows its
 image exported to the engine's store and its tag names an image that export wrote,
