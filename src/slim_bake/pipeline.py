@@ -449,9 +449,11 @@ def _staged_layouts(
     loaded: dict[str, str] = {}
     if len(wanted) > 1:
         loadings = [(ref, names[t], platform, base) for t, (ref, platform, base) in wanted.items()]
-        with contextlib.suppress(Exception):
+        try:
             _load_layouts(loadings)
             loaded = names
+        except Exception:
+            _remove(list(names.values()))  # whichever the engine loaded before it failed
     try:
         yield loaded
     finally:
