@@ -94,8 +94,20 @@ def classic_archive() -> bytes:
 
 
 class StandinImage:
-    def __init__(self, image_id: str, archive: bytes) -> None:
-        self.id, self.archive, self.attrs, self.saves = image_id, archive, {"Config": {}}, 0
+    def __init__(self, image_id: str, archive: bytes, made_by: tuple[str, ...] = ()) -> None:
+        self.id, self.archive, self.saves = image_id, archive, 0
+        rootfs = json.loads(CONFIG)["rootfs"]
+        # What each store's engine says it keeps layers with (docker image inspect).
+        driver = "overlayfs" if b"index.json" in archive else "overlay2"
+        self.attrs: dict[str, object] = {
+            "Config": {},
+            "RootFS": {"Layers": rootfs["diff_ids"]},
+            "GraphDriver": {"Name": driver},
+        }
+        self.made_by = made_by or tuple(h["created_by"] for h in json.loads(CONFIG)["history"])
+
+    def history(self) -> list[dict[str, object]]:
+        return [{"CreatedBy": line, "Size": 0} for line in reversed(self.made_by)]
 
     def save(self, chunk_size: int) -> Iterator[bytes]:
         self.saves += 1
@@ -276,3 +288,40 @@ def test_a_cache_that_names_the_wrong_layer_for_a_blob_is_refused(
         entry.unlink()
     with pytest.raises(measure.BuildError, match="remove .* and run again"):
         _measure(image, cache)
+
+
+def test_a_new_id_for_the_same_image_is_not_exported_again(
+    monkeypatch: pytest.MonkeyPatch, counted: dict[str, int], tmp_path: Path
+) -> None:
+    """The containerd store names an image by its index digest, which changes with every
+    build's provenance attestation: the same layers, config and history under a new ID
+    are measured from the cache, not exported again."""
+    cache = MeasureCache(tmp_path)
+    first = StandinImage("sha256:" + "1" * 64, containerd_archive([GZ_BASE, ZST_OURS]))
+    on(monkeypatch, first)
+    before = _measure(first, cache)
+    rebuilt = StandinImage("sha256:" + "2" * 64, containerd_archive([GZ_BASE, ZST_OURS]))
+    on(monkeypatch, rebuilt)
+    after = _measure(rebuilt, cache)
+    assert (first.saves, rebuilt.saves, counted["read"]) == (1, 0, 2)
+    assert (after.size, after.compressed, after.layers) == (
+        before.size,
+        before.compressed,
+        before.layers,
+    )
+    assert after.image_id == rebuilt.id
+
+
+def test_the_same_layers_made_by_other_instructions_are_exported_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cache = MeasureCache(tmp_path)
+    first = StandinImage("sha256:" + "1" * 64, containerd_archive([GZ_BASE, ZST_OURS]))
+    on(monkeypatch, first)
+    _measure(first, cache)
+    other = StandinImage(
+        "sha256:" + "3" * 64, containerd_archive([GZ_BASE, ZST_OURS]), ("base", "ADD hello")
+    )
+    on(monkeypatch, other)
+    _measure(other, cache)
+    assert other.saves == 1  # its history differs: the cache's entry is not its own
