@@ -587,8 +587,12 @@ class MeasureCache:
 
     def blob(self, digest: str) -> str | None:
         """The diff_id of the compressed blob `digest`, when slim read that blob."""
-        data = self._load("blobs", digest)
-        found = data.get("diff_id") if data is not None else None
+        return self._text("blobs", digest, "diff_id")
+
+    def _text(self, kind: str, digest: str, name: str) -> str | None:
+        """The string `name` of an entry; None when missing or not a string."""
+        data = self._load(kind, digest)
+        found = data.get(name) if data is not None else None
         return found if isinstance(found, str) else None
 
     def put_blob(self, digest: str, diff_id: str) -> None:
@@ -657,9 +661,7 @@ class MeasureCache:
 
     def same_content(self, content: str) -> str | None:
         """The image ID last measured with this _content_key, if any."""
-        data = self._load("contents", content)
-        found = data.get("image_id") if data is not None else None
-        return found if isinstance(found, str) else None
+        return self._text("contents", content, "image_id")
 
     def put_same_content(self, content: str, image_id: str) -> None:
         self._store("contents", content, {"image_id": image_id})
