@@ -714,18 +714,18 @@ def measure(
     base_id, base_diff_ids = _base(base_image)
     key, content = found.id, None
     layout = cache.image(key)
-    known = layout is not None
     if layout is None:  # a new ID, but perhaps the same image (see _content_key)
         content = _content_key(found)
         earlier = cache.same_content(content) if content else None
-        if earlier is not None and cache.image(earlier) is not None:
-            key, layout = earlier, cache.image(earlier)
+        layout = cache.image(earlier) if earlier else None
+        key = earlier if earlier and layout is not None else key
+    write = key != found.id  # the entry under this ID: written unless it was read
     stored = cache.image_stored(key) if layout else None
     stats = None
     if layout is not None and stored is not None and len(stored) == len(layout[0]):
         stats = _cached(cache, layout[0], base_diff_ids, stored, contents)
     if layout is None or stored is None or stats is None:
-        known = False  # measured now: its entry is written again
+        write = True
         archive = _export(found, image, cache)
         layout = archive.diff_ids, created_by(archive.config)
         stored = _stored_sizes(archive, cache)
@@ -735,7 +735,7 @@ def measure(
         }
         if None in stats.values():
             raise BuildError(f"cannot measure {image}: a cached layer vanished; run again")
-    if not known or key != found.id:
+    if write:
         cache.put_image(found.id, *layout, stored)
     if content is not None:
         cache.put_same_content(content, found.id)

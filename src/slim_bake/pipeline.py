@@ -205,13 +205,16 @@ def _bake_and_check(
     platforms = result_platforms(plan, output)
     native = engine.native_platform() if len(platforms) > 1 and checks.run_smoke else None
 
+    def smoked(platform: str | None) -> bool:
+        return checks.run_smoke and platform in (None, native)
+
     jobs = [(target, platform) for target in targets for platform in platforms]
-    smoked = [(t, p) for t, p in jobs if t.name in references and t.smoke is not None]
-    smoked = [(t, p) for t, p in smoked if checks.run_smoke and p in (None, native)]
     layouts: dict[str, tuple[str, str | None, str | None]] = {
-        t.name: (references[t.name], p, base_image(t)) for t, p in smoked
+        t.name: (references[t.name], p, base_image(t))
+        for t, p in jobs
+        if output.mode is Mode.OCI and t.name in references and t.smoke is not None and smoked(p)
     }
-    with _staged_layouts(layouts if output.mode is Mode.OCI else {}) as loaded:
+    with _staged_layouts(layouts) as loaded:
 
         def check(target: Target, platform: str | None) -> Future[TargetResult]:
             return checks.pool.submit(
@@ -219,11 +222,11 @@ def _bake_and_check(
                 target,
                 references[target.name],
                 output.mode,
-                checks.run_smoke and platform in (None, native),
+                smoked(platform),
                 checks.warming.get(base_image(target)),
                 platform,
                 checks.budgeted,
-                loaded.get(target.name) if platform in (None, native) else None,
+                loaded.get(target.name),  # only the smoke-run platform's image is loaded
             )
 
         done = {k: f for k, f in checks.early.items() if k in references}  # --load only
@@ -423,7 +426,7 @@ def staged(reference: str, platform: str | None = None, base: str | None = None)
     images = engine.client().images
     if reference.startswith(OCI_PREFIX):
         name, present = f"{SMOKE_NAME}:{uuid.uuid4().hex[:16]}", False
-        _load_layout(reference, name, platform, base)
+        _load_layouts([(reference, name, platform, base)])
     else:
         name, present = reference, _present(reference)
         if not present:
@@ -445,9 +448,9 @@ def _staged_layouts(
     engine loads one archive at a time: side by side, 4 loads of hello's images took
     1.8-3.2 s each (0.2 s alone). {} when there are fewer than two, or the load failed:
     each check then loads its own image, and reports what went wrong with it."""
-    names = {target: f"{SMOKE_NAME}:{uuid.uuid4().hex[:16]}" for target in wanted}
     loaded: dict[str, str] = {}
     if len(wanted) > 1:
+        names = {target: f"{SMOKE_NAME}:{uuid.uuid4().hex[:16]}" for target in wanted}
         loadings = [(ref, names[t], platform, base) for t, (ref, platform, base) in wanted.items()]
         try:
             _load_layouts(loadings)
@@ -500,13 +503,6 @@ def _pull(reference: str) -> None:
 Loading = tuple[str, str, str | None, str | None]
 
 
-def _load_layout(
-    reference: str, name: str, platform: str | None = None, base: str | None = None
-) -> None:
-    """`docker load` of the layout under the name `name` (see _load_layouts)."""
-    _load_layouts([(reference, name, platform, base)])
-
-
 def _load_layouts(loadings: list[Loading]) -> None:
     """One `docker load` of the layouts as one archive both image stores read: the OCI
     layout with an entry named for containerd, and the manifest.json the classic store
@@ -554,24 +550,14 @@ def _engine_has(base: str | None, diff_ids: list[str]) -> int:
     return len(shared) if shared and tuple(diff_ids[: len(shared)]) == shared else 0
 
 
-def _write_archive(
-    store: LayoutStore,
-    name: str,
-    archive: IO[bytes],
-    platform: str | None = None,
-    left_out: set[str] | frozenset[str] = frozenset(),
-) -> None:
-    """The archive that loads one layout's image as `name` (see _write_images)."""
-    _write_images(archive, [(store, name, platform)], left_out)
-
-
 def _write_images(
     archive: IO[bytes],
     images: list[tuple[LayoutStore, str, str | None]],
     left_out: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     """The archive `_load_layouts` loads: each (layout, name, platform)'s image under its
-    name; a blob several share is written once; `left_out`: blobs the engine has."""
+    name; a blob several share is written once; `left_out`: blobs the engine has (not
+    written)."""
     from slim_bake.imageref import resolve
     from slim_bake.measure import MeasureCache
 

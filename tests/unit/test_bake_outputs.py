@@ -21,7 +21,7 @@ from slim_bake.cli import main
 from slim_bake.config import load_config
 from slim_bake.errors import BuildError, UsageError
 from slim_bake.imageref import LayoutStore
-from slim_bake.pipeline import SMOKE_NAME, _write_archive
+from slim_bake.pipeline import SMOKE_NAME, _write_images
 from slim_bake.plan import Plan, make_plan
 from slim_bake.progress import BuildxProgress
 
@@ -284,7 +284,7 @@ def test_a_layout_becomes_an_archive_both_image_stores_load_under_slims_name(
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     archive = tmp_path / "archive.tar"
     with archive.open("wb") as handle:
-        _write_archive(LayoutStore.open(f"oci:{layout}"), f"{SMOKE_NAME}:abc", handle)
+        _write_images(handle, [(LayoutStore.open(f"oci:{layout}"), f"{SMOKE_NAME}:abc", None)])
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
         index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
@@ -327,7 +327,7 @@ def _two_layer_layout(layout: Path) -> tuple[str, str]:
 
 
 class _Images:
-    """The engine's image API as _load_layout uses it: refuses the first `refusals` loads."""
+    """The engine's image API as _load_layouts uses it: refuses the first `refusals` loads."""
 
     def __init__(self, refusals: int) -> None:
         self.refusals = refusals
@@ -367,7 +367,7 @@ def test_a_smoke_runs_layout_is_loaded_without_the_blobs_the_engine_has(
     monkeypatch.setattr(engine, "containerd_store", lambda: containerd)
     monkeypatch.setattr(engine, "image_diff_ids", lambda ref: (base_blob,) * (ref == "base:1"))
     monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": images}))
-    pipeline._load_layout(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")
+    pipeline._load_layouts([(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")])
     blobs = {"own": {own_blob}, "both": {base_blob, own_blob}}
     sent = [{n for n in names if n.startswith("blobs/")} for names in images.sent]
     assert [s & {f"blobs/sha256/{d[7:]}" for d in (base_blob, own_blob)} for s in sent] == [
@@ -449,7 +449,9 @@ def test_a_layout_the_engine_refuses_whole_says_so(
     monkeypatch.setattr(engine, "image_diff_ids", lambda ref: (base_blob,))
     monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": images}))
     with pytest.raises(BuildError, match="cannot load oci:.* into the engine: .*not found"):
-        pipeline._load_layout(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")
+        pipeline._load_layouts(
+            [(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")]
+        )
     assert len(images.sent) == 2
 
 
