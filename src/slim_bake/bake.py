@@ -153,7 +153,9 @@ def build(
         }
         broken = progress.broken(remaining) - built
         if first and not built and not broken:
-            _diagnose(builder)  # no buildx, no such builder: one clear error instead of N failures
+            # No buildx, no such builder, a builder of another context: one clear error
+            # instead of N failures.
+            _refused(Output(), builder, progress)
         rest = [n for n in remaining if n not in built and n not in broken]
         if not broken:
             return built | _one_by_one(plan, rest, builder, options, notify, watch)
@@ -305,10 +307,11 @@ def _alone(
 
 def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
     """The first bake failed before any target started: buildx refused the bake itself
-    (no buildx, no builder, an exporter this driver lacks). One clear error (exit 3)."""
+    (no buildx, no builder, a `docker` builder of another context, an exporter this
+    driver lacks). One clear error (exit 3)."""
+    _diagnose(builder)
     if any(v.started and v.name != _BAKE_DEFINITIONS for v in progress.vertices.values()):
         return
-    _diagnose(builder)
     said = next((line for line in reversed(progress.said) if line.startswith("ERROR:")), "")
     reason = said.removeprefix("ERROR:").strip().rstrip(".") or "see buildx's message above"
     hint = ""
@@ -318,7 +321,8 @@ def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
             f"; {what} needs an engine with the containerd image store, or a"
             " docker-container or remote builder (--builder)"
         )
-    raise BuildError(f"buildx refused `--output {output.mode}`: {reason}{hint}")
+    what = "the bake" if output.mode is Mode.LOAD else f"`--output {output.mode}`"
+    raise BuildError(f"buildx refused {what}: {reason}{hint}")
 
 
 def _put_back(before: dict[str, str | None]) -> None:

@@ -2,7 +2,9 @@
 (scripts/registry.sh): the figures are those of the pushed digests (compressed sizes
 byte for byte the registry's blob sizes) or of the OCI layouts written, the smoke runs
 pass, a broken target is reported broken beside the measured others, and the engine's
-image store is left as it was — nothing pulled, loaded or tagged stays behind."""
+image store is left as it was — nothing pulled, loaded or tagged stays behind. The same
+through a builder that is not the engine's own (scripts/remote-builder.sh: buildx's
+`remote` driver), which has no access to the engine's image store."""
 
 from __future__ import annotations
 
@@ -18,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.bake_support import ROOT, c_artifact, run_slim, write_project
+import yaml
+from support.bake_support import (
+    HELLO,
+    HELLO_C,
+    ROOT,
+    c_artifact,
+    remove_images,
+    run_slim,
+    write_project,
+)
 
 from slim_bake.pipeline import SMOKE_NAME, staged
 from slim_bake.registry import parse_reference
@@ -290,3 +301,103 @@ def test_oci_output_on_the_classic_store_is_refused_with_buildxs_reason(
     assert "not supported for the docker driver" in message
     assert "containerd image store" in message
     assert run.stderr.count("building hello-") == 0  # not baked target by target
+
+
+# --- A builder that is not the engine's own ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def remote_builder(docker_engine: None) -> str:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "remote-builder.sh")], capture_output=True, text=True, check=False
+    )
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines, done
+    assert lines[-1].startswith("SLIM_TEST_REMOTE_BUILDER="), done
+    return lines[-1].removeprefix("SLIM_TEST_REMOTE_BUILDER=")
+
+
+def _image_id(host: str, reference: str) -> str | None:
+    found = _docker(host, "image", "inspect", "--format", "{{.Id}}", reference)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def test_a_remote_builder_loads_into_the_engine_and_the_image_it_built_is_measured(
+    tmp_path: Path, prefix: str, remote_builder: str
+) -> None:
+    """The engine's tags first name images of the engine's own builder; the remote builder
+    then builds a changed source and sends its images as tarballs: those are what is
+    smoke-run and measured, never the stale images under the same tags."""
+    changed = "Hello, remote!"
+    path = write_project(tmp_path, {"hello": c_artifact(["scratch-musl", "alpine"])}, prefix)
+    tags = [f"{prefix}/hello:scratch-musl", f"{prefix}/hello:alpine"]
+    try:
+        own = _bake(path, "--no-smoke", host=CLASSIC)
+        assert own.returncode == 0, own.stderr
+        stale = {tag: _image_id(CLASSIC, tag) for tag in tags}
+        (tmp_path / "hello" / "hello.c").write_text(HELLO_C.replace(HELLO, changed))
+        config = yaml.safe_load(path.read_text())
+        config["artifacts"]["hello"]["smoke"]["expect_stdout"] = changed
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        run = _bake(path, "--builder", remote_builder, host=CLASSIC)
+        assert run.returncode == 0, run.stderr
+        assert "sending tarball" in run.stderr  # buildx's load from a builder without the store
+        for runtime, tag in zip(["scratch-musl", "alpine"], tags, strict=True):
+            target = _targets(run)[f"hello-{runtime}"]
+            assert target["smoke"]["stdout"].strip() == changed
+            now = _image_id(CLASSIC, tag)
+            assert now is not None and now != stale[tag]
+            assert target["measurement"]["image_id"] == now
+    finally:
+        remove_images(tags, CLASSIC)
+
+
+def test_a_remote_builder_pushes_and_the_engine_store_is_left_alone(
+    tmp_path: Path, prefix: str, remote_builder: str
+) -> None:
+    path = write_project(tmp_path, {"hello": c_artifact(["scratch-musl", "alpine"])}, prefix)
+    before = _images(CLASSIC)
+    run = _bake(path, "--output", "registry", "--builder", remote_builder, host=CLASSIC)
+    targets = _targets(run)
+    _pushed[prefix] = [t["measurement"]["image"] for t in targets.values() if t["measurement"]]
+    assert run.returncode == 0, run.stderr
+    ids = set()
+    for target in targets.values():
+        assert target["smoke"]["ok"] and target["smoke"]["stdout"].strip() == HELLO
+        measured = target["measurement"]
+        manifest = _image_manifest(measured["image"])
+        sizes = [layer["size"] for layer in manifest["layers"]]
+        assert [layer["compressed"] for layer in measured["layers"]] == sizes
+        ids.add(measured["image_id"])
+    assert _left_behind(before, _images(CLASSIC), ids, prefix) == set()
+
+
+def test_a_remote_builder_writes_oci_layouts_that_the_classic_engine_smoke_runs(
+    tmp_path: Path, prefix: str, remote_builder: str
+) -> None:
+    """The classic store cannot take an OCI export from its own builder (the test above
+    this section): from a remote builder it gets the layouts, loaded whole for the runs."""
+    path = write_project(tmp_path, {"hello": c_artifact(["scratch-musl", "alpine"])}, prefix)
+    layouts = tmp_path / "layouts"
+    before = _images(CLASSIC)
+    run = _bake(
+        path,
+        "--output",
+        "oci",
+        "--oci-dir",
+        str(layouts),
+        "--builder",
+        remote_builder,
+        host=CLASSIC,
+    )
+    assert run.returncode == 0, run.stderr
+    for name, target in _targets(run).items():
+        assert target["measurement"]["image"] == f"oci:{layouts / name}"
+        assert target["smoke"]["ok"] and target["smoke"]["stdout"].strip() == HELLO
+        (entry,) = json.loads((layouts / name / "index.json").read_text())["manifests"]
+        manifest = json.loads(
+            (layouts / name / "blobs" / "sha256" / entry["digest"][7:]).read_text()
+        )
+        sizes = [layer["size"] for layer in manifest["layers"]]
+        assert [layer["compressed"] for layer in target["measurement"]["layers"]] == sizes
+    assert _left_behind(before, _images(CLASSIC), set(), prefix) == set()

@@ -170,7 +170,7 @@ class FakeBakes:
         progress = bake._Progress()
         if self.refused is not None:
             progress.feed(self.refused)
-            return 1, progress, {}
+            return 1, progress, dict.fromkeys(note)  # what each tag named before: nothing
         broken = [n for n in names if n in self.breaking]
         for index, name in enumerate(names):
             record = {"digest": f"v{index}", "name": f"[{name} build 2/3] RUN cc", "started": "t"}
@@ -231,6 +231,24 @@ def test_a_bake_buildx_refuses_is_one_error_with_its_reason(
     assert "containerd image store" in message
     assert len(fake.rounds) == 1  # not baked target by target
     assert len(no_engine) == 1  # the tags are put back even then
+
+
+def test_a_load_buildx_refuses_is_one_error_not_a_bake_per_target(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch, no_engine: list[dict[str, str | None]]
+) -> None:
+    """A `docker` builder of another context (buildx: "use `docker --context=X buildx`")
+    refuses every bake: said once with buildx's reason, not tried target by target."""
+    refusal = 'ERROR: use `docker --context=other buildx` to switch to context "other"'
+    fake = FakeBakes(set(), refused=refusal)
+    monkeypatch.setattr(bake, "_bake_round", fake)
+    monkeypatch.setattr(bake, "_diagnose", lambda builder: None)
+    with pytest.raises(BuildError) as caught:
+        bake.build(plan, list(plan.targets), builder="other", notify=print)
+    assert caught.value.exit_code == 3
+    assert str(caught.value) == (
+        'buildx refused the bake: use `docker --context=other buildx` to switch to context "other"'
+    )
+    assert len(fake.rounds) == 1
 
 
 def test_the_progress_keeps_buildxs_own_lines_not_the_vertices() -> None:
