@@ -68,13 +68,28 @@ class Mode(StrEnum):
     OCI = "oci"  # an OCI image layout per target, DIR/<target>
 
 
+class Cache(StrEnum):
+    """Where `slim bake --cache` keeps each target's build cache between machines (a
+    remote or CI builder starts empty): read before the build, written after it."""
+
+    REGISTRY = "registry"  # beside the image: <registry>/<artifact>:<runtime>-buildcache
+    GHA = "gha"  # GitHub Actions' cache service, one scope per target
+
+
 @dataclass(frozen=True)
 class Output:
+    """Where bake puts the images, and the build cache it reads and writes."""
+
     mode: Mode = Mode.LOAD
     directory: Path | None = None  # oci: where the layouts go (absolute)
+    cache: Cache | None = None
+    tags: dict[str, str] | None = None  # with cache registry: each target's image tag
 
     def options(self, names: list[str]) -> list[str]:
-        """bake's options that send `names` there."""
+        """bake's options that send `names` there (and their cache)."""
+        return [*self._exporter(names), *(o for n in names for o in self._cache(n))]
+
+    def _exporter(self, names: list[str]) -> list[str]:
         if self.mode is Mode.REGISTRY:
             return ["--set", "*.output=type=registry"]
         if self.mode is Mode.OCI:
@@ -85,6 +100,19 @@ class Output:
                 for option in ("--set", f"{name}.output={oci_exporter(self.directory / name)}")
             ]
         return ["--load"]
+
+    def _cache(self, name: str) -> list[str]:
+        # One cache per target: a pattern (`*.cache-to`) would have every target
+        # overwrite one ref or scope. mode=max: the build stages' layers too (the
+        # runtime stage alone would keep little of a multi-stage build).
+        if self.cache is Cache.REGISTRY:
+            assert self.tags is not None
+            spec = f"type=registry,ref={self.tags[name]}-buildcache"
+        elif self.cache is Cache.GHA:
+            spec = f"type=gha,scope={name}"
+        else:
+            return []
+        return [f"--set={name}.cache-from={spec}", f"--set={name}.cache-to={spec},mode=max"]
 
 
 def oci_exporter(dest: Path) -> str:
@@ -122,8 +150,10 @@ def build(
     notify: Notify,
     extra: tuple[str, ...] = (),
     watch: Watch | None = None,
+    output: Output | None = None,
 ) -> set[str]:
-    """Names of the targets built and loaded in this run.
+    """Names of the targets built and loaded in this run (`output`: --load, and the
+    build cache to use, if any).
 
     When a bake fails, buildx cancels the targets still building. The targets its
     progress shows broken are left out and the others are baked again, together: one
@@ -138,8 +168,9 @@ def build(
     before: dict[str, str | None] | None = None
     while remaining:
         first = before is None
+        noted = list(tags.values()) if first else []
         code, progress, snapshot = _bake_round(
-            plan, remaining, builder, options, list(tags.values()) if first else [], watch=watch
+            plan, remaining, builder, options, noted, output, watch=watch
         )
         before = snapshot if before is None else before
         if code == 0:
@@ -158,7 +189,7 @@ def build(
             _refused(Output(), builder, progress)
         rest = [n for n in remaining if n not in built and n not in broken]
         if not broken:
-            return built | _one_by_one(plan, rest, builder, options, notify, watch)
+            return built | _one_by_one(plan, rest, builder, options, notify, watch, output)
         again = f"; baking the {len(rest)} unfinished other(s) again, together" if rest else ""
         notify(f"slim: bake failed: {', '.join(sorted(broken))} broke (buildx's progress){again}")
         remaining = rest
@@ -403,6 +434,7 @@ def _one_by_one(
     options: list[str],
     notify: Notify,
     watch: Watch | None = None,
+    output: Output | None = None,
 ) -> set[str]:
     """buildx's progress named no broken target (a failure outside any target's build
     graph): tell them apart by baking each alone."""
@@ -411,7 +443,7 @@ def _one_by_one(
         return built
     for name in names:
         notify(f"slim: bake failed; building {name} alone to see whether it builds")
-        if _bake_round(plan, [name], builder, options, [], watch=watch)[0] == 0:
+        if _bake_round(plan, [name], builder, options, [], output, watch=watch)[0] == 0:
             built.add(name)
     return built
 

@@ -189,7 +189,9 @@ def _bake_and_check(
     output: Output,
 ) -> list[TargetResult]:
     if output.mode is Mode.LOAD:
-        built = build(plan, targets, builder=builder, notify=notify, watch=checks.watch())
+        built = build(
+            plan, targets, builder=builder, notify=notify, watch=checks.watch(), output=output
+        )
         references = {t.name: t.tags[0] for t in targets if t.name in built}
     else:
         references = export(

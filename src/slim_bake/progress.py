@@ -37,6 +37,9 @@ Write = Callable[[str], None]
 Exported = Callable[[str, tuple[str, ...]], None]  # a target, the digests its export wrote
 
 _TARGET_PREFIX = re.compile(r"\[([A-Za-z0-9_-]+)[\] ]")
+# `--cache`: a cache not written yet (the first run) fails its import vertex, and BuildKit
+# builds on without it: not a broken target.
+_CACHE_IMPORT = re.compile(r"^(\[[A-Za-z0-9_-]+\] )?importing cache manifest from ")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 # An export's statuses that name an object it wrote, whose digest an image store takes
 # for the image ID: the config (classic store), the manifest or index (containerd).
@@ -232,7 +235,11 @@ class BuildxProgress:
     def broken(self, targets: Collection[str]) -> set[str]:
         """The targets (of `targets`, the ones this bake built) whose build graph holds a
         vertex that failed by itself, not by cancellation."""
-        failed = [d for d, v in self.vertices.items() if v.error and not cancelled(v.error)]
+        failed = [
+            d
+            for d, v in self.vertices.items()
+            if v.error and not cancelled(v.error) and not _CACHE_IMPORT.search(v.name)
+        ]
         if not failed:
             return set()
         if len(targets) == 1:

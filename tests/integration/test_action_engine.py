@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from support.action_helpers import (
     ARTIFACT,
     INPUTS,
+    ROOT,
     Run,
     Runner,
     slim_yaml,
@@ -105,3 +108,36 @@ def test_fork_pull_request_reports_in_the_summary_with_a_notice(
     assert "read-only" in notice
     markdown = Path(run.outputs["markdown"]).read_text()
     assert run.summary.count(markdown) == 1  # once: the fallback does not write it again
+
+
+@pytest.mark.docker
+def test_a_remote_builder_pushes_with_a_cache_per_target(
+    docker_engine: None, runner: Callable[..., Runner], api: GitHubStandin
+) -> None:
+    """`builder`, `output: registry` and `cache: registry` reach `slim bake`: the images
+    and each target's build cache are pushed by a builder that is not the engine's own."""
+    registry = _setup("registry.sh", "SLIM_TEST_REGISTRY")
+    builder = _setup("remote-builder.sh", "SLIM_TEST_REMOTE_BUILDER")
+    prefix = f"{registry}/action/t{uuid.uuid4().hex[:10]}"
+    inputs = {**INPUTS, "builder": builder, "output": "registry", "cache": "registry"}
+    run = runner({**slim_yaml("800kB"), "registry": prefix}).run(inputs)
+    assert run.failed_step is None, run.log
+    assert run.outputs["verdict"] == "pass"
+    for runtime in ("scratch-musl", "scratch-glibc"):
+        for tag in (runtime, f"{runtime}-buildcache"):
+            url = f"http://{registry}/v2/{prefix.split('/', 1)[1]}/{ARTIFACT}/manifests/{tag}"
+            request = urllib.request.Request(url, method="HEAD", headers={"Accept": MEDIA_TYPES})
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                assert answer.status == 200, url
+
+
+MEDIA_TYPES = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
+
+
+def _setup(script: str, variable: str) -> str:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / script)], capture_output=True, text=True, check=False
+    )
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines and lines[-1].startswith(f"{variable}="), done
+    return lines[-1].removeprefix(f"{variable}=")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import tarfile
 import urllib.request
@@ -401,3 +402,37 @@ def test_a_remote_builder_writes_oci_layouts_that_the_classic_engine_smoke_runs(
         sizes = [layer["size"] for layer in manifest["layers"]]
         assert [layer["compressed"] for layer in target["measurement"]["layers"]] == sizes
     assert _left_behind(before, _images(CLASSIC), set(), prefix) == set()
+
+
+def _compile_cached(stderr: str) -> bool:
+    """Whether buildx's display shows the build stage's last RUN (the compile) as CACHED
+    (a bake of one target: its vertex names have no target prefix)."""
+    steps = re.findall(r"^#(\d+) \[build \d+/\d+\] RUN", stderr, re.MULTILINE)
+    assert steps, stderr
+    return f"#{steps[-1]} CACHED" in stderr.splitlines()
+
+
+def test_a_remote_builder_emptied_builds_from_the_targets_cache_in_the_registry(
+    tmp_path: Path, prefix: str, remote_builder: str
+) -> None:
+    """`--cache registry`: the first run writes the target's cache beside its image; with
+    the builder's own cache pruned (a fresh CI builder), the next run compiles nothing."""
+    unique = f"Hello, {uuid.uuid4().hex[:8]}!"  # a compile step no build cache holds yet
+    artifact = c_artifact(["scratch-musl"], smoke={"expect_stdout": unique})
+    path = write_project(tmp_path, {"hello": artifact}, prefix)
+    (tmp_path / "hello" / "hello.c").write_text(HELLO_C.replace(HELLO, unique))
+    options = ("--output", "registry", "--builder", remote_builder, "--cache", "registry")
+    first = _bake(path, *options, host=CLASSIC)
+    _pushed[prefix] = [f"{prefix}/hello:scratch-musl-buildcache"]
+    assert first.returncode == 0, first.stderr
+    assert not _compile_cached(first.stderr)
+    cache, _ = _manifest(f"{prefix}/hello:scratch-musl-buildcache")
+    assert cache["manifests"]  # the cache's layers, build stage included (mode=max)
+    pruned = _docker(CLASSIC, "buildx", "prune", "--builder", remote_builder, "-af")
+    assert pruned.returncode == 0, pruned.stderr
+    again = _bake(path, *options, host=CLASSIC)
+    assert again.returncode == 0, again.stderr
+    assert f"importing cache manifest from {prefix}/hello:scratch-musl-buildcache" in again.stderr
+    assert _compile_cached(again.stderr)
+    (target,) = _targets(again).values()
+    assert target["smoke"]["stdout"].strip() == unique

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from slim_bake import bake
-from slim_bake.bake import Mode, Output, bake_command, digests, oci_directory, reference_of
+from slim_bake.bake import Cache, Mode, Output, bake_command, digests, oci_directory, reference_of
 from slim_bake.cli import main
 from slim_bake.config import load_config
 from slim_bake.errors import BuildError, UsageError
@@ -97,10 +97,46 @@ def test_the_oci_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_registry_output_without_a_registry_is_a_usage_error_before_any_build(
     project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = project({**CONFIG, "registry": None})
+    path = project({k: v for k, v in CONFIG.items() if k != "registry"})
     assert main(["bake", "-c", str(path), "--output", "registry"]) == 2
-    assert "registry:" in capsys.readouterr().err
+    assert "--output registry pushes to the tags slim.yaml's `registry:`" in capsys.readouterr().err
     assert not (path.parent / "docker-bake.hcl").exists()  # stopped before regenerating
+
+
+def test_cache_registry_without_a_registry_is_a_usage_error_before_any_build(
+    project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = project({k: v for k, v in CONFIG.items() if k != "registry"})
+    assert main(["bake", "-c", str(path), "--cache", "registry"]) == 2
+    assert "--cache registry keeps the build cache beside the tags" in capsys.readouterr().err
+    assert not (path.parent / "docker-bake.hcl").exists()
+
+
+def _cache_sets(command: list[str]) -> list[str]:
+    return [word.removeprefix("--set=") for word in command if ".cache-" in word]
+
+
+def test_each_target_reads_and_writes_a_build_cache_of_its_own(plan: Plan) -> None:
+    """One ref (registry, beside the image) or scope (gha) per target: a `*.cache-to`
+    pattern would have every target overwrite the same cache."""
+    tags = {t.name: t.tags[0] for t in plan.targets}
+    for mode in Mode:
+        output = Output(mode, Path("/o"), Cache.REGISTRY, tags)
+        sets = _cache_sets(bake_command(plan, NAMES[:2], None, [], output))
+        assert sets == [
+            f"{name}.cache-{way}=type=registry,ref={REGISTRY}/hello:{runtime}-buildcache{extra}"
+            for name, runtime in (
+                ("hello-scratch-musl", "scratch-musl"),
+                ("hello-alpine", "alpine"),
+            )
+            for way, extra in (("from", ""), ("to", ",mode=max"))
+        ]
+    gha = _cache_sets(bake_command(plan, NAMES[:1], None, [], Output(cache=Cache.GHA)))
+    assert gha == [
+        "hello-scratch-musl.cache-from=type=gha,scope=hello-scratch-musl",
+        "hello-scratch-musl.cache-to=type=gha,scope=hello-scratch-musl,mode=max",
+    ]
+    assert _cache_sets(bake_command(plan, NAMES, None, [], Output())) == []
 
 
 # --- What is measured -------------------------------------------------------------------

@@ -91,6 +91,23 @@ def test_a_push_step_that_ends_with_another_targets_failure_is_not_broken() -> N
     assert progress.broken(["ok", "ok2", "bad"]) == {"bad"}
 
 
+def test_a_build_cache_not_written_yet_breaks_no_target() -> None:
+    """`slim bake --cache registry` on its first run: each target's cache import fails
+    (as buildx 0.13.1 shows it) and BuildKit builds on; only the target whose own step
+    failed is broken, in a bake of several targets and of one."""
+    missing = "failed to configure registry cache importer: r/ok:a-buildcache: not found"
+    progress, _ = run(
+        stream(
+            vertex("i", "[ok] importing cache manifest from r/ok:a-buildcache", error=missing),
+            vertex("j", "[bad] importing cache manifest from r/ok:b-buildcache", error=missing),
+            vertex("b", "[bad build 2/2] RUN cc", started=T0, completed=T1, error="exit code: 1"),
+        )
+    )
+    assert progress.broken(["ok", "bad"]) == {"bad"}
+    alone, _ = run(stream(vertex("i", "importing cache manifest from r/ok:a", error=missing)))
+    assert alone.broken(["ok"]) == set()
+
+
 def test_a_failed_vertex_shared_by_several_targets_breaks_each_that_depends_on_it() -> None:
     """BuildKit shows a shared build stage under one target's name; the runtime stage of
     the other target names it among its inputs (it never started)."""

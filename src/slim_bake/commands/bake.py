@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slim_bake.bake import Mode, Output, oci_directory
+from slim_bake.bake import Cache, Mode, Output, oci_directory
 from slim_bake.commands._options import add_config_argument, add_output_arguments
 from slim_bake.commands._preload import preload
 from slim_bake.config import load_config
@@ -52,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where the images go: load into the engine (default); registry: push to the tags"
         " slim.yaml's registry gives and measure the pushed digests; oci: an OCI layout per"
         " target in --oci-dir. registry and oci leave the engine's image store as it was",
+    )
+    parser.add_argument(
+        "--cache",
+        choices=[c.value for c in Cache],
+        help="keep each target's build cache between machines (a remote or CI builder starts"
+        " empty): registry: beside its image, <registry>/<artifact>:<runtime>-buildcache; gha:"
+        " GitHub Actions' cache, one scope per target. Read and written (mode=max); needs a"
+        " builder that exports cache (not the docker driver on the classic image store)",
     )
     parser.add_argument(
         "--oci-dir",
@@ -116,16 +124,21 @@ def baseline(source: str, plan: Plan, targets: list[Target], output: Output) -> 
 
 
 def output_of(args: argparse.Namespace, plan: Plan) -> Output:
-    """`--output` and `--oci-dir`, checked before anything is built."""
+    """`--output`, `--oci-dir` and `--cache`, checked before anything is built."""
     mode = Mode(args.output)
-    if mode is Mode.REGISTRY and not plan.config.registry:
-        raise UsageError(
-            f"--output registry pushes to the tags slim.yaml's `registry:` gives, and"
-            f" {plan.config.path.name} sets none: add e.g. `registry: ghcr.io/OWNER`"
-        )
-    if mode is Mode.OCI:
-        return Output(mode, oci_directory(args.oci_dir))
-    return Output(mode)
+    cache = Cache(args.cache) if args.cache else None
+    for asked, what in (
+        (mode is Mode.REGISTRY, "--output registry pushes to"),
+        (cache is Cache.REGISTRY, "--cache registry keeps the build cache beside"),
+    ):
+        if asked and not plan.config.registry:
+            raise UsageError(
+                f"{what} the tags slim.yaml's `registry:` gives, and"
+                f" {plan.config.path.name} sets none: add e.g. `registry: ghcr.io/OWNER`"
+            )
+    directory = oci_directory(args.oci_dir) if mode is Mode.OCI else None
+    tags = {t.name: t.tags[0] for t in plan.targets} if cache is Cache.REGISTRY else None
+    return Output(mode, directory, cache, tags)
 
 
 def repro_check(plan: Plan, targets: list[Target], builder: str | None) -> int:
