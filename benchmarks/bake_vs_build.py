@@ -17,10 +17,15 @@ stand-ins, for each `--output`.
     holding the base layers) and warm. Goals (issue 14): cold <= 1.3x, warm with
     measuring <= 1.15x bare bake.
 
-`load-containerd` is (c)'s comparison for `--load` into the containerd-store engine.
+`load-containerd` is (c)'s comparison for `--load` into the containerd-store engine;
+`load-remote`, `registry-remote` and `oci-remote` are (c) through a builder that is not
+the engine's own (scripts/remote-builder.sh: buildx's `remote` driver on the
+containerd-store engine's BuildKit), both sides with `--builder slim-remote`, the images
+measured and smoke-run on the classic engine.
 
 Run: python benchmarks/bake_vs_build.py
-        [--output load|load-containerd|oci|registry|registry-containerd|all]
+        [--output load|load-containerd|oci|registry|registry-containerd|load-remote|
+                  registry-remote|oci-remote|all]
         [--rounds N] [--cold-rounds N] [--keep-measure-cache] [--quick]
 --quick: hello on scratch-musl and alpine, C and Go hello on scratch-musl, one round, the
 build cache NOT pruned (the engine is shared with the tests that run it so that the script
@@ -57,7 +62,8 @@ SLIM = [sys.executable, "-m", "slim_bake"]
 REGISTRY = "slim-bench.local/bake-vs-build"
 PUSH_PREFIX = "benchoci/bake-vs-build"  # the local registry's repositories this script pushes
 CONTAINERD = "unix:///run/slim-containerd/docker.sock"
-QUICK_RUNTIMES = ["scratch-musl", "alpine"]  # --quick: one musl build stage, two runtimes
+QUICK_RUNTIMES = ["scratch-musl", "alpine"]
+REMOTE = "slim-remote"  # --quick: one musl build stage, two runtimes
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,18 @@ class Way:
 
     mode: Mode
     host: str | None  # DOCKER_HOST; None: the environment's engine (the classic one here)
+    builder: str | None = None  # --builder for both sides; None: the engine's own
 
     @property
     def label(self) -> str:
-        return f"--output {self.mode}, {'containerd-store' if self.host else 'classic'} engine"
+        engine = f"{'containerd-store' if self.host else 'classic'} engine"
+        if self.builder:
+            engine += f", builder {self.builder} (remote driver, not the engine's own)"
+        return f"--output {self.mode}, {engine}"
+
+    @property
+    def builder_options(self) -> list[str]:
+        return ["--builder", self.builder] if self.builder else []
 
 
 WAYS = {
@@ -80,6 +94,11 @@ WAYS = {
     "oci": Way(Mode.OCI, CONTAINERD),  # the classic store refuses the OCI exporter
     "registry": Way(Mode.REGISTRY, None),
     "registry-containerd": Way(Mode.REGISTRY, CONTAINERD),
+    # scripts/remote-builder.sh: the containerd-store engine's BuildKit as a `remote`
+    # builder; the images are measured and smoke-run on the classic engine.
+    "load-remote": Way(Mode.LOAD, None, REMOTE),
+    "registry-remote": Way(Mode.REGISTRY, None, REMOTE),
+    "oci-remote": Way(Mode.OCI, None, REMOTE),
 }
 ALL = ["load", "load-containerd", "oci", "registry"]
 QUICK = ["load", "registry"]
@@ -164,10 +183,15 @@ def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> floa
     return elapsed
 
 
-def prune(env: dict[str, str] | None = None) -> None:
-    """The build cache of the engine `env` names (DOCKER_HOST), only."""
+def prune(env: dict[str, str] | None = None, way: Way | None = None) -> None:
+    """The build cache of the engine `env` names (DOCKER_HOST), or of the way's builder."""
+    builder = way.builder_options if way else []
+    command = ["docker", "buildx", "prune", *builder] if builder else ["docker", "builder", "prune"]
     subprocess.run(
-        ["docker", "builder", "prune", "-af"], check=True, stdout=subprocess.DEVNULL, env=env
+        [*command, "-af"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=env,
     )
 
 
@@ -189,7 +213,7 @@ def bare_bake(path: Path, names: list[str], way: Way, oci_dir: Path) -> list[str
     output options slim passes (Output.options: the OCI layout per target, tar=false,
     rewrite-timestamp) with each target's SOURCE_DATE_EPOCH and a metadata file (where
     a user of bare bake reads the digests pushed)."""
-    command = ["docker", "buildx", "bake", "-f", "docker-bake.hcl"]
+    command = ["docker", "buildx", "bake", "-f", "docker-bake.hcl", *way.builder_options]
     if way.mode is Mode.LOAD:
         return [*command, "--load", *names]
     plan = make_plan(load_config(path))
@@ -210,7 +234,7 @@ def bare_bake(path: Path, names: list[str], way: Way, oci_dir: Path) -> list[str
 def slim_bake(path: Path, way: Way, oci_dir: Path, *extra: str) -> list[str]:
     output = ["--output", str(way.mode)]
     output += ["--oci-dir", str(oci_dir)] if way.mode is Mode.OCI else []
-    return [*SLIM, "bake", "-c", str(path), *output, *extra]
+    return [*SLIM, "bake", "-c", str(path), *output, *way.builder_options, *extra]
 
 
 def seeded(cache: Path, bases: Path) -> None:
@@ -269,7 +293,7 @@ def cold(
             for layouts in (bare, mine):
                 shutil.rmtree(layouts, ignore_errors=True)
             if not quick:
-                prune(env)
+                prune(env, way)
             times[name].append(side())
             remove(tags, env)  # the next side's images replace none: no dangling images
     return {name: statistics.median(figures) for name, figures in times.items()}
