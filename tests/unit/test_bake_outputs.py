@@ -94,22 +94,20 @@ def test_the_oci_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.Monkey
     assert oci_directory("out/oci") == tmp_path / "out" / "oci"
 
 
-def test_registry_output_without_a_registry_is_a_usage_error_before_any_build(
-    project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--output", "--output registry pushes to the tags slim.yaml's `registry:` gives"),
+        ("--cache", "--cache registry keeps the build cache beside the tags"),
+    ],
+)
+def test_a_registry_option_without_a_registry_is_a_usage_error_before_any_build(
+    option: str, said: str, project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = project({k: v for k, v in CONFIG.items() if k != "registry"})
-    assert main(["bake", "-c", str(path), "--output", "registry"]) == 2
-    assert "--output registry pushes to the tags slim.yaml's `registry:`" in capsys.readouterr().err
+    assert main(["bake", "-c", str(path), option, "registry"]) == 2
+    assert said in capsys.readouterr().err
     assert not (path.parent / "docker-bake.hcl").exists()  # stopped before regenerating
-
-
-def test_cache_registry_without_a_registry_is_a_usage_error_before_any_build(
-    project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = project({k: v for k, v in CONFIG.items() if k != "registry"})
-    assert main(["bake", "-c", str(path), "--cache", "registry"]) == 2
-    assert "--cache registry keeps the build cache beside the tags" in capsys.readouterr().err
-    assert not (path.parent / "docker-bake.hcl").exists()
 
 
 def _cache_sets(command: list[str]) -> list[str]:
