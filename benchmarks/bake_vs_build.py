@@ -442,7 +442,7 @@ def print_cold(way: Way, quick: bool, rounds: int) -> None:
         print(f"(a) {way.mode}: build cache NOT pruned (--quick: the engine is shared)")
     else:
         print(
-            f"(a) {way.mode}: cold build cache (docker builder prune -af before each side){median}"
+            f"(a) {way.mode}: cold build cache (builder's cache pruned before each side){median}"
         )
 
 
