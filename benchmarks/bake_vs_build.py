@@ -441,9 +441,7 @@ def print_cold(way: Way, quick: bool, rounds: int) -> None:
     if quick:
         print(f"(a) {way.mode}: build cache NOT pruned (--quick: the engine is shared)")
     else:
-        print(
-            f"(a) {way.mode}: cold build cache (builder's cache pruned before each side){median}"
-        )
+        print(f"(a) {way.mode}: cold build cache (builder's cache pruned before each side){median}")
 
 
 def report_export(

@@ -72,6 +72,24 @@ def test_measure_speed_quick_mode_times_save_cold_and_warm(docker_engine: None) 
         assert by_manifest and f"{source} cold:" in run.stdout, run.stdout
 
 
+@pytest.mark.docker
+def test_measure_memory_quick_mode_states_time_and_peak_memory_in_every_place(
+    docker_engine: None,
+) -> None:
+    """The script fails when a measurement fails or when memory grew with the image; each
+    place (engine, registry, OCI layout) has its time and peak memory for both images."""
+    run = quick("measure_memory", timeout=300)
+    rows = re.findall(
+        r"^(docker:// \(engine\)|registry|oci: layout) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+)$",
+        run.stdout,
+        re.MULTILINE,
+    )
+    assert [row[0] for row in rows] == ["docker:// (engine)", "registry", "oci: layout"], run.stdout
+    for _, *figures in rows:
+        assert all(float(figure) > 0 for figure in figures)
+    assert re.search(r"big over small: at most [\d.]+x", run.stdout), run.stdout
+
+
 @pytest.mark.slow
 def test_generate_speed_quick_mode_counts_every_dockerfile_and_times_each_step() -> None:
     """5 artifacts × 8 runtimes: 40 Dockerfiles written (the script fails otherwise), each
