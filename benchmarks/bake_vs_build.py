@@ -62,8 +62,8 @@ SLIM = [sys.executable, "-m", "slim_bake"]
 REGISTRY = "slim-bench.local/bake-vs-build"
 PUSH_PREFIX = "benchoci/bake-vs-build"  # the local registry's repositories this script pushes
 CONTAINERD = "unix:///run/slim-containerd/docker.sock"
-QUICK_RUNTIMES = ["scratch-musl", "alpine"]
-REMOTE = "slim-remote"  # --quick: one musl build stage, two runtimes
+QUICK_RUNTIMES = ["scratch-musl", "alpine"]  # --quick: one musl build stage, two runtimes
+REMOTE = "slim-remote"  # scripts/remote-builder.sh
 
 
 @dataclass(frozen=True)

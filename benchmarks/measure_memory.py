@@ -69,20 +69,23 @@ def make_image(base: str, random_mb: int) -> str:
 
 def measured(reference: str) -> Run:
     """`slim measure REFERENCE --json` in a new process with an empty cache."""
-    with tempfile.TemporaryDirectory(prefix="slim-measure-memory-") as cache:
+    with (
+        tempfile.TemporaryDirectory(prefix="slim-measure-memory-") as cache,
+        tempfile.TemporaryFile() as errors,  # not a pipe: nothing reads it while it runs
+    ):
         env = {**os.environ, "SLIM_CACHE_DIR": cache}
         start = time.perf_counter()
         child = subprocess.Popen(
             [*SLIM, "measure", reference, "--json"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=errors,
         )
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
-        assert child.stderr is not None
-        error = child.stderr.read().decode(errors="replace").strip()
         child.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        error = errors.read().decode(errors="replace").strip()
     if child.returncode != 0:
         sys.exit(f"slim measure {reference} failed ({child.returncode}): {error}")
     return Run(seconds, usage.ru_maxrss / 1024)  # KiB on Linux

@@ -18,6 +18,7 @@ import contextlib
 import os
 import sys
 
+_LINGER = 30.0  # seconds one direction may go on after the other ended
 _UPGRADE = (
     b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\n"
     b"Upgrade: h2c\r\nContent-Length: 0\r\n\r\n"
@@ -25,35 +26,46 @@ _UPGRADE = (
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy until EOF, then pass the EOF on (a half-close): the other direction goes on."""
     try:
         while data := await reader.read(1 << 16):
             writer.write(data)
             await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
     except ConnectionError:
         pass
-    finally:
-        with contextlib.suppress(Exception):
-            writer.close()
 
 
 async def _relay(
     engine: str, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
 ) -> None:
+    engine_w: asyncio.StreamWriter | None = None
     try:
         engine_r, engine_w = await asyncio.open_unix_connection(engine)
         engine_w.write(_UPGRADE)
         await engine_w.drain()
         head = await engine_r.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            print(f"buildkit_socket: engine refused the upgrade: {head[:200]!r}", file=sys.stderr)
+            return
+        pipes = {
+            asyncio.ensure_future(_pipe(client_r, engine_w)),
+            asyncio.ensure_future(_pipe(engine_r, client_w)),
+        }
+        # One side is done: the other gets a while to finish its answer, then both close
+        # (a peer that never passes its EOF on would keep the connection forever).
+        _, pending = await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        _, late = await asyncio.wait(pending, timeout=_LINGER)
+        for pipe in late:
+            pipe.cancel()
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
         print(f"buildkit_socket: engine at {engine}: {exc}", file=sys.stderr)
-        client_w.close()
-        return
-    if not head.startswith(b"HTTP/1.1 101"):
-        print(f"buildkit_socket: engine refused the upgrade: {head[:200]!r}", file=sys.stderr)
-        client_w.close()
-        engine_w.close()
-        return
-    await asyncio.gather(_pipe(client_r, engine_w), _pipe(engine_r, client_w))
+    finally:
+        for writer in (client_w, engine_w):
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
 
 
 async def _serve(engine: str, listen: str) -> None:

@@ -23,11 +23,18 @@ log() { printf 'remote-builder.sh: %s\n' "$*" >&2; }
 answers() { timeout 60 docker buildx inspect --bootstrap "$NAME" >/dev/null 2>&1; }
 
 [[ -S "$ENGINE" ]] || { log "error: no containerd-store engine at $ENGINE (scripts/engine.sh --containerd-store)"; exit 1; }
-if ! { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && [[ -S "$SOCK" ]]; }; then
+# Whether something listens on the socket (a socket file left by a dead relay refuses).
+listening() {
+    python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])' \
+        "$SOCK" 2>/dev/null
+}
+if ! listening; then
+    if [[ -f "$PIDFILE" ]]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; fi
+    rm -f "$SOCK"
     setsid python3 buildkit_socket.py "$ENGINE" "$SOCK" >>"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     for _ in $(seq 1 50); do
-        [[ -S "$SOCK" ]] && break
+        listening && break
         sleep 0.1
     done
 fi

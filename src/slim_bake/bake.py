@@ -104,7 +104,8 @@ class Output:
     def _cache(self, name: str) -> list[str]:
         # One cache per target: a pattern (`*.cache-to`) would have every target
         # overwrite one ref or scope. mode=max: the build stages' layers too (the
-        # runtime stage alone would keep little of a multi-stage build).
+        # runtime stage alone would keep little of a multi-stage build). ignore-error:
+        # a cache that cannot be written (a rate limit, a refused tag) fails no build.
         if self.cache is Cache.REGISTRY:
             assert self.tags is not None
             spec = f"type=registry,ref={self.tags[name]}-buildcache"
@@ -112,7 +113,8 @@ class Output:
             spec = f"type=gha,scope={name}"
         else:
             return []
-        return [f"--set={name}.cache-from={spec}", f"--set={name}.cache-to={spec},mode=max"]
+        written = f"{spec},mode=max,ignore-error=true"
+        return [f"--set={name}.cache-from={spec}", f"--set={name}.cache-to={written}"]
 
 
 def oci_exporter(dest: Path) -> str:
@@ -186,7 +188,7 @@ def build(
         if first and not built and not broken:
             # No buildx, no such builder, a builder of another context: one clear error
             # instead of N failures.
-            _refused(Output(), builder, progress)
+            _refused(output or Output(), builder, progress)
         rest = [n for n in remaining if n not in built and n not in broken]
         if not broken:
             return built | _one_by_one(plan, rest, builder, options, notify, watch, output)
@@ -353,6 +355,8 @@ def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
             " docker-container or remote builder (--builder)"
         )
     what = "the bake" if output.mode is Mode.LOAD else f"`--output {output.mode}`"
+    if output.cache is not None and "cache" in reason.lower():
+        what = f"`--cache {output.cache}`"
     raise BuildError(f"buildx refused {what}: {reason}{hint}")
 
 

@@ -37,9 +37,12 @@ Write = Callable[[str], None]
 Exported = Callable[[str, tuple[str, ...]], None]  # a target, the digests its export wrote
 
 _TARGET_PREFIX = re.compile(r"\[([A-Za-z0-9_-]+)[\] ]")
-# `--cache`: a cache not written yet (the first run) fails its import vertex, and BuildKit
-# builds on without it: not a broken target.
-_CACHE_IMPORT = re.compile(r"^(\[[A-Za-z0-9_-]+\] )?importing cache manifest from ")
+# `--cache`: a cache not written yet (the first run) fails its import vertex, and a cache
+# that cannot be written its export vertex (ignore-error=true); BuildKit builds on, the
+# image is exported: neither breaks the target.
+_CACHE_STEP = re.compile(
+    r"^(\[[A-Za-z0-9_-]+\] )?(importing cache manifest from |exporting cache to )"
+)
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 # An export's statuses that name an object it wrote, whose digest an image store takes
 # for the image ID: the config (classic store), the manifest or index (containerd).
@@ -238,7 +241,7 @@ class BuildxProgress:
         failed = [
             d
             for d, v in self.vertices.items()
-            if v.error and not cancelled(v.error) and not _CACHE_IMPORT.search(v.name)
+            if v.error and not cancelled(v.error) and not _CACHE_STEP.search(v.name)
         ]
         if not failed:
             return set()

@@ -404,6 +404,18 @@ def test_a_remote_builder_writes_oci_layouts_that_the_classic_engine_smoke_runs(
     assert _left_behind(before, _images(CLASSIC), set(), prefix) == set()
 
 
+def _digest(reference: str) -> str:
+    """The registry's digest of the manifest `reference` names (its Docker-Content-Digest)."""
+    parsed = parse_reference(reference)
+    request = urllib.request.Request(
+        f"http://{parsed.host}/v2/{parsed.repository}/manifests/{parsed.reference}",
+        headers={"Accept": MANIFEST_TYPES},
+        method="HEAD",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.headers["Docker-Content-Digest"])
+
+
 def _compile_cached(stderr: str) -> bool:
     """Whether buildx's display shows the build stage's last RUN (the compile) as CACHED
     (a bake of one target: its vertex names have no target prefix)."""
@@ -416,23 +428,27 @@ def test_a_remote_builder_emptied_builds_from_the_targets_cache_in_the_registry(
     tmp_path: Path, prefix: str, remote_builder: str
 ) -> None:
     """`--cache registry`: the first run writes the target's cache beside its image; with
-    the builder's own cache pruned (a fresh CI builder), the next run compiles nothing."""
+    the builder's cache pruned (a fresh CI builder), the next run compiles nothing. (That
+    builder is the containerd-store engine's BuildKit: the engine tests after this one
+    find its build cache empty and rebuild what they need, in seconds.)"""
     unique = f"Hello, {uuid.uuid4().hex[:8]}!"  # a compile step no build cache holds yet
     artifact = c_artifact(["scratch-musl"], smoke={"expect_stdout": unique})
     path = write_project(tmp_path, {"hello": artifact}, prefix)
     (tmp_path / "hello" / "hello.c").write_text(HELLO_C.replace(HELLO, unique))
     options = ("--output", "registry", "--builder", remote_builder, "--cache", "registry")
     first = _bake(path, *options, host=CLASSIC)
-    _pushed[prefix] = [f"{prefix}/hello:scratch-musl-buildcache"]
     assert first.returncode == 0, first.stderr
+    cache_ref = f"{prefix}/hello:scratch-musl-buildcache"
+    (pushed,) = (t["measurement"]["image"] for t in _targets(first).values())
+    _pushed[prefix] = [pushed, f"{prefix}/hello@{_digest(cache_ref)}"]  # deleted by digest
     assert not _compile_cached(first.stderr)
-    cache, _ = _manifest(f"{prefix}/hello:scratch-musl-buildcache")
+    cache, _ = _manifest(cache_ref)
     assert cache["manifests"]  # the cache's layers, build stage included (mode=max)
     pruned = _docker(CLASSIC, "buildx", "prune", "--builder", remote_builder, "-af")
     assert pruned.returncode == 0, pruned.stderr
     again = _bake(path, *options, host=CLASSIC)
     assert again.returncode == 0, again.stderr
-    assert f"importing cache manifest from {prefix}/hello:scratch-musl-buildcache" in again.stderr
+    assert f"importing cache manifest from {cache_ref}" in again.stderr
     assert _compile_cached(again.stderr)
     (target,) = _targets(again).values()
     assert target["smoke"]["stdout"].strip() == unique

@@ -127,12 +127,12 @@ def test_each_target_reads_and_writes_a_build_cache_of_its_own(plan: Plan) -> No
                 ("hello-scratch-musl", "scratch-musl"),
                 ("hello-alpine", "alpine"),
             )
-            for way, extra in (("from", ""), ("to", ",mode=max"))
+            for way, extra in (("from", ""), ("to", ",mode=max,ignore-error=true"))
         ]
     gha = _cache_sets(bake_command(plan, NAMES[:1], None, [], Output(cache=Cache.GHA)))
     assert gha == [
         "hello-scratch-musl.cache-from=type=gha,scope=hello-scratch-musl",
-        "hello-scratch-musl.cache-to=type=gha,scope=hello-scratch-musl,mode=max",
+        "hello-scratch-musl.cache-to=type=gha,scope=hello-scratch-musl,mode=max,ignore-error=true",
     ]
     assert _cache_sets(bake_command(plan, NAMES, None, [], Output())) == []
 
@@ -283,6 +283,27 @@ def test_a_load_buildx_refuses_is_one_error_not_a_bake_per_target(
         'buildx refused the bake: use `docker --context=other buildx` to switch to context "other"'
     )
     assert len(fake.rounds) == 1
+
+
+def test_a_cache_export_the_driver_refuses_is_said_of_the_cache_option(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch, no_engine: list[dict[str, str | None]]
+) -> None:
+    """The classic `docker` driver exports no cache: the error names `--cache`, the
+    option to drop, not the output, in both the load and the export path."""
+    refusal = "ERROR: Cache export is not supported for the docker driver."
+    monkeypatch.setattr(bake, "_diagnose", lambda builder: None)
+    tags = {t.name: t.tags[0] for t in plan.targets}
+    for mode in (Mode.LOAD, Mode.REGISTRY):
+        monkeypatch.setattr(bake, "_bake_round", FakeBakes(set(), refused=refusal))
+        output = Output(mode, cache=Cache.REGISTRY, tags=tags)
+        with pytest.raises(BuildError) as caught:
+            if mode is Mode.LOAD:
+                bake.build(plan, list(plan.targets), builder=None, notify=print, output=output)
+            else:
+                bake.export(plan, list(plan.targets), output, builder=None, notify=print)
+        assert str(caught.value) == (
+            "buildx refused `--cache registry`: Cache export is not supported for the docker driver"
+        )
 
 
 def test_the_progress_keeps_buildxs_own_lines_not_the_vertices() -> None:
