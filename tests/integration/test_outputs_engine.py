@@ -304,6 +304,18 @@ def test_oci_output_on_the_classic_store_is_refused_with_buildxs_reason(
     assert run.stderr.count("building hello-") == 0  # not baked target by target
 
 
+def test_a_cache_the_classic_engines_own_builder_cannot_export_is_refused_naming_the_option(
+    tmp_path: Path, prefix: str
+) -> None:
+    path = write_project(tmp_path, {"hello": c_artifact(["scratch-musl", "alpine"])}, prefix)
+    run = _bake(path, "--cache", "registry", "--no-smoke", host=CLASSIC)
+    assert run.returncode == 3, run.stderr
+    message = run.stderr.strip().splitlines()[-1]
+    assert message.startswith("slim: buildx refused `--cache registry`: "), message
+    assert "not supported for the docker driver" in message
+    assert run.stderr.count("building hello-") == 0  # not baked target by target
+
+
 # --- A builder that is not the engine's own ----------------------------------------------
 
 
