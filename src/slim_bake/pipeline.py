@@ -508,9 +508,10 @@ Loading = tuple[str, str, str | None, str | None]
 def _load_layouts(loadings: list[Loading]) -> None:
     """One `docker load` of the layouts as one archive both image stores read: the OCI
     layout with an entry named for containerd, and the manifest.json the classic store
-    reads, each naming its image. Into a containerd store, first without the blobs of
-    the layers each base has there (the engine's own builder exported those very blobs:
-    116 MB for a toolchain base, most of the load's time); any failure: all of them."""
+    reads, each naming its image. First without the blobs of the layers each base has in
+    the engine (116 MB for a toolchain base, most of the load's time): a containerd store
+    has those very blobs when its own builder exported them, a classic store skips a
+    layer it has (by chain ID) without opening its file; any failure: all of them."""
     import docker
 
     from slim_bake.imageref import LayoutStore, resolve
@@ -539,13 +540,11 @@ def _load_layouts(loadings: list[Loading]) -> None:
 
 
 def _engine_has(base: str | None, diff_ids: list[str]) -> int:
-    """How many leading layers of `diff_ids` are `base`'s in a containerd image store
-    (0: a classic store, whose `docker load` needs every layer, or no such base)."""
+    """How many leading layers of `diff_ids` are `base`'s in the engine (0: no such
+    base, or it is not where the image starts)."""
     if base in (None, "scratch"):
         return 0
     try:
-        if not engine.containerd_store():
-            return 0
         shared = engine.image_diff_ids(base)
     except Exception:  # the full archive is loaded, and says what is wrong
         return 0

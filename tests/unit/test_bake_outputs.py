@@ -418,26 +418,22 @@ class _Images:
 
 
 @pytest.mark.parametrize(
-    ("containerd", "refusals", "loads"),
+    ("refusals", "loads"),
     [
-        (True, 0, ["own"]),  # the engine has the base's blobs: they are not sent
-        (True, 1, ["own", "both"]),  # it had not (another builder's blobs): all are sent
-        (False, 0, ["both"]),  # the classic store's docker load needs every layer
+        # The engine has the base's layers (a classic store by chain ID, a containerd
+        # store as blobs its own builder exported): the base's blobs are not sent.
+        (0, ["own"]),
+        (1, ["own", "both"]),  # it had not (another builder's blobs): all are sent
     ],
 )
 def test_a_smoke_runs_layout_is_loaded_without_the_blobs_the_engine_has(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    containerd: bool,
-    refusals: int,
-    loads: list[str],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusals: int, loads: list[str]
 ) -> None:
     from slim_bake import engine, pipeline
 
     monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
     base_blob, own_blob = _two_layer_layout(tmp_path / "layout")
     images = _Images(refusals)
-    monkeypatch.setattr(engine, "containerd_store", lambda: containerd)
     monkeypatch.setattr(engine, "image_diff_ids", lambda ref: (base_blob,) * (ref == "base:1"))
     monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": images}))
     pipeline._load_layouts([(f"oci:{tmp_path / 'layout'}", f"{SMOKE_NAME}:abc", None, "base:1")])
@@ -468,7 +464,7 @@ def test_the_smoke_images_of_several_layouts_are_loaded_in_one_archive_and_remov
     one_base, one_own = _two_layer_layout(tmp_path / "one")
     _two_layer_layout(tmp_path / "two")  # the same layers: the blobs are shared
     store = _Store(refusals=0)
-    monkeypatch.setattr(engine, "containerd_store", lambda: False)
+    monkeypatch.setattr(engine, "image_diff_ids", lambda ref: ())  # no base in the engine
     monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": store}))
     wanted = {
         "a": (f"oci:{tmp_path / 'one'}", None, "base:1"),
@@ -495,7 +491,7 @@ def test_when_the_one_load_fails_each_smoke_run_loads_its_own(
     _two_layer_layout(tmp_path / "one")
     _two_layer_layout(tmp_path / "two")
     store = _Store(refusals=1)
-    monkeypatch.setattr(engine, "containerd_store", lambda: False)
+    monkeypatch.setattr(engine, "image_diff_ids", lambda ref: ())  # no base in the engine
     monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": store}))
     wanted = {
         "a": (f"oci:{tmp_path / 'one'}", None, None),
@@ -518,7 +514,6 @@ def test_a_layout_the_engine_refuses_whole_says_so(
     monkeypatch.setenv("SLIM_CACHE_DIR", str(tmp_path / "cache"))
     base_blob, _ = _two_layer_layout(tmp_path / "layout")
     images = _Images(refusals=2)
-    monkeypatch.setattr(engine, "containerd_store", lambda: True)
     monkeypatch.setattr(engine, "image_diff_ids", lambda ref: (base_blob,))
     monkeypatch.setattr(engine, "client", lambda: type("Client", (), {"images": images}))
     with pytest.raises(BuildError, match="cannot load oci:.* into the engine: .*not found"):
