@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -83,7 +83,8 @@ class Output:
     mode: Mode = Mode.LOAD
     directory: Path | None = None  # oci: where the layouts go (absolute)
     cache: Cache | None = None
-    tags: dict[str, str] | None = None  # with cache registry: each target's image tag
+    # with cache registry: each target's image tag (not hashed: a dict; Output stays hashable)
+    tags: dict[str, str] | None = field(default=None, hash=False)
 
     def options(self, names: list[str]) -> list[str]:
         """bake's options that send `names` there (and their cache)."""
