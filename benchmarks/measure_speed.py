@@ -83,7 +83,7 @@ def push(image: str, host: str) -> str:
     containerd-store engine: bench-containerd-NAME-TAG, its blobs differ), the local tag
     removed again; returns that reference."""
     name = image.split("/")[-1].replace(":", "-")
-    engine_part = "containerd-" if containerd_store() else ""
+    engine_part = "containerd-" if engine.containerd_store() else ""
     ref = f"{host}/regmeasure/bench-{engine_part}{name}:1"
     subprocess.run(["docker", "tag", image, ref], check=True)
     try:
@@ -147,12 +147,6 @@ def by_manifest(image: str, host: str, rounds: int) -> None:
             print(f"  {label + ' warm:':19}{warm:6.2f} s  target <= {WARM_TARGET:g} s: {met}")
 
 
-def containerd_store() -> bool:
-    """Whether the engine keeps images in the containerd image store."""
-    status = dict(engine.client().info().get("DriverStatus") or [])
-    return "snapshotter" in str(status.get("driver-type", ""))
-
-
 def stored_blobs(image: str) -> list[int]:
     """The sizes of the compressed layer blobs in the image's `docker save`."""
     sizes = []
@@ -208,7 +202,7 @@ def main() -> int:
         os.environ["DOCKER_HOST"] = args.host  # slim's client and the docker CLI both
     if args.quick:
         args.image, args.rounds, args.check_gzip = QUICK_IMAGE, 1, True
-    store = "containerd image store" if containerd_store() else "classic image store"
+    store = "containerd image store" if engine.containerd_store() else "classic image store"
     print(f"{args.image}: {store}, {os.cpu_count()} cores, {load()}")
     saves, colds, warms, knowns = [], [], [], []
     found = None

@@ -31,8 +31,8 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -83,12 +83,11 @@ class Output:
     mode: Mode = Mode.LOAD
     directory: Path | None = None  # oci: where the layouts go (absolute)
     cache: Cache | None = None
-    # with cache registry: each target's image tag (not hashed: a dict; Output stays hashable)
-    tags: dict[str, str] | None = field(default=None, hash=False)
 
-    def options(self, names: list[str]) -> list[str]:
-        """bake's options that send `names` there (and their cache)."""
-        return [*self._exporter(names), *(o for n in names for o in self._cache(n))]
+    def options(self, names: list[str], tags: Mapping[str, str] | None = None) -> list[str]:
+        """bake's options that send `names` there, and read and write their cache
+        (`tags`: each target's image tag, beside which `--cache registry` keeps it)."""
+        return [*self._exporter(names), *(o for n in names for o in self._cache(n, tags))]
 
     def _exporter(self, names: list[str]) -> list[str]:
         if self.mode is Mode.REGISTRY:
@@ -102,14 +101,14 @@ class Output:
             ]
         return ["--load"]
 
-    def _cache(self, name: str) -> list[str]:
+    def _cache(self, name: str, tags: Mapping[str, str] | None) -> list[str]:
         # One cache per target: a pattern (`*.cache-to`) would have every target
         # overwrite one ref or scope. mode=max: the build stages' layers too (the
         # runtime stage alone would keep little of a multi-stage build). ignore-error:
         # a cache that cannot be written (a rate limit, a refused tag) fails no build.
         if self.cache is Cache.REGISTRY:
-            assert self.tags is not None
-            spec = f"type=registry,ref={self.tags[name]}-buildcache"
+            assert tags is not None
+            spec = f"type=registry,ref={tags[name]}-buildcache"
         elif self.cache is Cache.GHA:
             spec = f"type=gha,scope={name}"
         else:
@@ -350,9 +349,9 @@ def _refused(output: Output, builder: str | None, progress: _Progress) -> None:
     reason = said.removeprefix("ERROR:").strip().rstrip(".") or "see buildx's message above"
     hint = ""
     if output.mode is Mode.OCI or "ulti-platform" in reason:
-        what = "a multi-platform build" if "ulti-platform" in reason else "the OCI exporter"
+        needing = "a multi-platform build" if "ulti-platform" in reason else "the OCI exporter"
         hint = (
-            f"; {what} needs an engine with the containerd image store, or a"
+            f"; {needing} needs an engine with the containerd image store, or a"
             " docker-container or remote builder (--builder)"
         )
     what = "the bake" if output.mode is Mode.LOAD else f"`--output {output.mode}`"
@@ -463,7 +462,8 @@ def bake_command(
     """The `docker buildx bake` of `names`; `options` after the output's (a
     --metadata-file, the platform)."""
     command = ["docker", "buildx", "bake", "-f", plan.config.bake_file]
-    command += [*(output or Output()).options(names), "--progress=rawjson"]
+    tags = {t.name: t.tags[0] for t in plan.targets}
+    command += [*(output or Output()).options(names, tags), "--progress=rawjson"]
     if builder:
         command += ["--builder", builder]
     return [*command, *options, "--", *names]

@@ -48,7 +48,7 @@ from slim_bake.plan import Plan, Target
 from slim_bake.safe_text import warn
 
 if TYPE_CHECKING:  # imported while buildx builds (_preload), not before it starts
-    from slim_bake.imageref import LayoutStore
+    from slim_bake.imageref import Descriptor, LayoutStore
     from slim_bake.judge import Status, Verdict
     from slim_bake.measure import Measurement
     from slim_bake.smoke import SmokeResult
@@ -503,6 +503,8 @@ def _pull(reference: str) -> None:
 
 # One image to load: its layout reference, the name it gets, its platform, its base.
 Loading = tuple[str, str, str | None, str | None]
+# One image in the archive: its layout, the name it gets, its layers and config digest.
+Staged = tuple["LayoutStore", str, "list[Descriptor]", str]
 
 
 def _load_layouts(loadings: list[Loading]) -> None:
@@ -518,14 +520,14 @@ def _load_layouts(loadings: list[Loading]) -> None:
     from slim_bake.measure import MeasureCache
 
     cache = MeasureCache(cache_dir())
-    images: list[tuple[LayoutStore, str, str | None]] = []
+    images: list[Staged] = []
     skipped: set[str] = set()
     for reference, name, platform, base in loadings:
         store = LayoutStore.open(reference)
-        layers, _, _ = resolve(store, cache, platform)
+        layers, config, _ = resolve(store, cache, platform)
         shared = _engine_has(base, [diff_id for _, diff_id in layers])
         skipped |= {layer.digest for layer, _ in layers[:shared]}
-        images.append((store, name, platform))
+        images.append((store, name, [layer for layer, _ in layers], config))
     what = loadings[0][0] if len(loadings) == 1 else f"{len(loadings)} OCI layouts"
     for left_out in [skipped, set()] if skipped else [set()]:
         with tempfile.TemporaryFile(prefix="slim-oci-") as archive:
@@ -552,22 +554,14 @@ def _engine_has(base: str | None, diff_ids: list[str]) -> int:
 
 
 def _write_images(
-    archive: IO[bytes],
-    images: list[tuple[LayoutStore, str, str | None]],
-    left_out: set[str] | frozenset[str] = frozenset(),
+    archive: IO[bytes], images: list[Staged], left_out: set[str] | frozenset[str] = frozenset()
 ) -> None:
-    """The archive `_load_layouts` loads: each (layout, name, platform)'s image under its
-    name; a blob several share is written once; `left_out`: blobs the engine has (not
-    written)."""
-    from slim_bake.imageref import resolve
-    from slim_bake.measure import MeasureCache
-
-    cache = MeasureCache(cache_dir())
+    """The archive `_load_layouts` loads: each image under its name; a blob several
+    share is written once; `left_out`: blobs the engine has (not written)."""
     entries: list[dict[str, Any]] = []
     classic: list[dict[str, Any]] = []
     blobs: dict[str, Path] = {}
-    for store, name, platform in images:
-        layers, config, _ = resolve(store, cache, platform)
+    for store, name, layers, config in images:
         index = json.loads((store.directory / "index.json").read_bytes())
         entry = dict(index["manifests"][0])
         entry["annotations"] = {
@@ -580,11 +574,11 @@ def _write_images(
             {
                 "Config": _blob_path(config),
                 "RepoTags": [name],
-                "Layers": [_blob_path(layer.digest) for layer, _ in layers],
+                "Layers": [_blob_path(layer.digest) for layer in layers],
             }
         )
         needed = _referenced(store.directory, entry["digest"]) | {config}
-        needed |= {layer.digest for layer, _ in layers}
+        needed |= {layer.digest for layer in layers}
         for digest in needed:
             blobs.setdefault(digest, store.directory / _blob_path(digest))
     with tarfile.open(fileobj=archive, mode="w") as tar:

@@ -20,7 +20,8 @@ from slim_bake.bake import Cache, Mode, Output, bake_command, digests, oci_direc
 from slim_bake.cli import main
 from slim_bake.config import load_config
 from slim_bake.errors import BuildError, UsageError
-from slim_bake.imageref import LayoutStore
+from slim_bake.imageref import LayoutStore, resolve
+from slim_bake.measure import MeasureCache
 from slim_bake.pipeline import SMOKE_NAME, _write_images
 from slim_bake.plan import Plan, make_plan
 from slim_bake.progress import BuildxProgress
@@ -117,9 +118,8 @@ def _cache_sets(command: list[str]) -> list[str]:
 def test_each_target_reads_and_writes_a_build_cache_of_its_own(plan: Plan) -> None:
     """One ref (registry, beside the image) or scope (gha) per target: a `*.cache-to`
     pattern would have every target overwrite the same cache."""
-    tags = {t.name: t.tags[0] for t in plan.targets}
     for mode in Mode:
-        output = Output(mode, Path("/o"), Cache.REGISTRY, tags)
+        output = Output(mode, Path("/o"), Cache.REGISTRY)
         sets = _cache_sets(bake_command(plan, NAMES[:2], None, [], output))
         assert sets == [
             f"{name}.cache-{way}=type=registry,ref={REGISTRY}/hello:{runtime}-buildcache{extra}"
@@ -292,10 +292,9 @@ def test_a_cache_export_the_driver_refuses_is_said_of_the_cache_option(
     option to drop, not the output, in both the load and the export path."""
     refusal = "ERROR: Cache export is not supported for the docker driver."
     monkeypatch.setattr(bake, "_diagnose", lambda builder: None)
-    tags = {t.name: t.tags[0] for t in plan.targets}
     for mode in (Mode.LOAD, Mode.REGISTRY):
         monkeypatch.setattr(bake, "_bake_round", FakeBakes(set(), refused=refusal))
-        output = Output(mode, cache=Cache.REGISTRY, tags=tags)
+        output = Output(mode, cache=Cache.REGISTRY)
         with pytest.raises(BuildError) as caught:
             if mode is Mode.LOAD:
                 bake.build(plan, list(plan.targets), builder=None, notify=print, output=output)
@@ -356,8 +355,11 @@ def test_a_layout_becomes_an_archive_both_image_stores_load_under_slims_name(
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     archive = tmp_path / "archive.tar"
+    store = LayoutStore.open(f"oci:{layout}")
+    resolved, config_digest, _ = resolve(store, MeasureCache(tmp_path / "cache"), None)
+    staged = (store, f"{SMOKE_NAME}:abc", [found for found, _ in resolved], config_digest)
     with archive.open("wb") as handle:
-        _write_images(handle, [(LayoutStore.open(f"oci:{layout}"), f"{SMOKE_NAME}:abc", None)])
+        _write_images(handle, [staged])
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
         index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]

@@ -137,8 +137,7 @@ def output_of(args: argparse.Namespace, plan: Plan) -> Output:
                 f" {plan.config.path.name} sets none: add e.g. `registry: ghcr.io/OWNER`"
             )
     directory = oci_directory(args.oci_dir) if mode is Mode.OCI else None
-    tags = {t.name: t.tags[0] for t in plan.targets} if cache is Cache.REGISTRY else None
-    return Output(mode, directory, cache, tags)
+    return Output(mode, directory, cache)
 
 
 def repro_check(plan: Plan, targets: list[Target], builder: str | None) -> int:
