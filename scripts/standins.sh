@@ -11,9 +11,12 @@
 #   slim-standin/gcc:bookworm            minbase + gcc libc6-dev musl-tools binutils ca-certificates tzdata
 #   slim-standin/gcc:tools               the gcc stand-in + g++ make cmake meson ninja-build autoconf automake ccache
 #   slim-standin/gcc:cross               gcc:tools + a layer of gcc/g++-aarch64-linux-gnu libc6-dev-arm64-cross
+#                                        musl-dev:arm64 and the <arch>-linux-musl-gcc/-strip wrappers
 #   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev musl-tools ca-certificates
 #   slim-standin/rust:bookworm           minbase + rustc 1.63 cargo gcc + the librust-*-dev crates of the real-program
 #                                        tests (ripgrep's) as cargo's offline crates.io (/usr/share/cargo/registry)
+#   slim-standin/rust:cross              rust:bookworm + a layer of gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+#                                        and libstd-rust-dev:arm64's standard library (rustlib/aarch64-*)
 #   slim-standin/debian:bookworm-slim    minbase without docs/man/locales
 #   slim-standin/busybox:glibc           static busybox + applets + glibc runtime libraries
 #   slim-standin/busybox:static          static busybox + applets only
@@ -27,7 +30,7 @@
 # a running engine (scripts/engine.sh). SLIM_DEBIAN_MIRROR overrides the Debian mirror.
 set -euo pipefail
 
-readonly STANDIN_VERSION=1
+readonly STANDIN_VERSION=2
 readonly SUITE=bookworm
 readonly CACHE=/var/cache/slim-standins
 readonly TARS="$CACHE/v${STANDIN_VERSION}"
@@ -53,9 +56,10 @@ done
 readonly IMAGES=(
     "slim-standin/gcc:bookworm|gcc|stand-in for gcc: Debian bookworm minbase + gcc 12, libc6-dev, musl-tools, binutils, ca-certificates, tzdata|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/gcc:tools|gcc-tools|stand-in for gcc with build systems: Debian bookworm minbase + gcc/g++ 12, libc6-dev, musl-tools, make, cmake, meson, ninja, autoconf, automake, ccache|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
-    "slim-standin/gcc:cross|gcc-cross|stand-in for a Debian image with cross compilers: the gcc:tools stand-in + gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libc6-dev-arm64-cross|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
+    "slim-standin/gcc:cross|gcc-cross|stand-in for a Debian image with cross compilers: the gcc:tools stand-in + gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libc6-dev-arm64-cross, musl-dev:arm64, <arch>-linux-musl-gcc wrappers|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, musl-tools, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
     "slim-standin/rust:bookworm|rust|stand-in for rust: Debian bookworm minbase + rustc 1.63, cargo, gcc, libc6-dev and the librust-*-dev crates of ripgrep, crates.io replaced by the offline directory /usr/share/cargo/registry in /usr/local/cargo/config.toml (CARGO_HOME)|ENV CARGO_HOME=/usr/local/cargo;;ENV PATH=/usr/local/cargo/bin:${DEFAULT_PATH};;CMD [\"bash\"]"
+    "slim-standin/rust:cross|rust-cross|stand-in for rust with cross compiling: the rust:bookworm stand-in + gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and the aarch64-unknown-linux-gnu standard library of libstd-rust-dev:arm64|ENV PATH=/usr/local/cargo/bin:${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/debian:bookworm-slim|debian-slim|stand-in for debian:bookworm-slim: Debian bookworm minbase without docs, man pages and locales|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/busybox:glibc|busybox-glibc|stand-in for busybox:glibc: Debian static busybox + applet links in /bin + glibc 2.36 runtime libraries and loader from Debian libc6|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
     "slim-standin/busybox:static|busybox-static|stand-in for a static busybox: Debian busybox-static at /bin/busybox + applet links in /bin, nothing else|ENV PATH=${DEFAULT_PATH};;CMD [\"sh\"]"
@@ -177,20 +181,48 @@ build_gcc_tools() { # C/C++ with the build systems slim drives (make, cmake, mes
 # systems are there already): only the files of the cross packages, which all carry the
 # target's name (aarch64/arm64) in their paths; the host libraries they need are in gcc:tools.
 # Left out (100 MB, and as many seconds of a layer commit on the containerd store): the
-# sanitizer runtimes, LTO (lto1, lto-dump), gcov, gold and dwp.
+# sanitizer runtimes, LTO (lto1, lto-dump), gcov, gold and dwp, and the arm64 packages'
+# own runtime libraries (/usr/lib/aarch64-linux-gnu: LLVM, ICU... that libstd-rust pulls in;
+# a cross build links against the sysroot /usr/aarch64-linux-gnu).
 # One minbase of its own would cost a minute and 200 MB more on a fresh machine.
-build_gcc_cross() {
-    local tree="$CACHE/tree-gcc-cross"
+cross_layer() { # cross_layer OUT PACKAGES [EXTRA-PATH...]: the cross files of PACKAGES as a tar
+    local out="$1" packages="$2" tree="$CACHE/tree-$(basename "$1")"
+    shift 2
     rm -rf "$tree"
     mkdir -p "$tree"
-    mmdebstrap --quiet --variant=extract --skip=output/dev \
-        --include=gcc-aarch64-linux-gnu,g++-aarch64-linux-gnu,libc6-dev-arm64-cross \
-        "$SUITE" "$tree" "${mirror_args[@]}" </dev/null
-    (cd "$tree" && find . ! -type d \( -path '*aarch64*' -o -path '*arm64*' \) \
-        ! -path './usr/share/*' ! -name 'lib*san*' ! -name '*lto-dump*' ! -name lto1 \
-        ! -name '*gcov*' ! -name '*ld.gold' ! -name '*-dwp' |
-        LC_ALL=C sort | tar --numeric-owner --no-recursion -c -T -) | zstd -q -T0 >"$1"
+    mmdebstrap --quiet --variant=extract --skip=output/dev --architectures=amd64,arm64 \
+        --include="$packages" "$SUITE" "$tree" "${mirror_args[@]}" </dev/null
+    (
+        cd "$tree"
+        "${LAYER_HOOK:-true}" "$tree"
+        {
+            find . ! -type d \( -path '*aarch64*' -o -path '*arm64*' \) \
+                ! -path './usr/share/*' ! -path './usr/lib/aarch64-linux-gnu/*' ! -name 'lib*san*' \
+                ! -name '*lto-dump*' ! -name lto1 ! -name '*gcov*' ! -name '*ld.gold' ! -name '*-dwp'
+            printf '%s\n' "$@"
+        } | LC_ALL=C sort -u | tar --numeric-owner --no-recursion -c -T -
+    ) | zstd -q -T0 >"$out"
     rm -rf "$tree"
+}
+# musl C for each architecture as musl cross toolchains name it (aarch64-linux-musl-gcc):
+# that architecture's gcc with musl-dev's specs, as Debian's musl-gcc does for the host.
+musl_wrappers() { # musl_wrappers TREE
+    local arch
+    mkdir -p "$1/usr/local/bin"
+    for arch in x86_64 aarch64; do
+        printf '#!/bin/sh\nexec %s-linux-gnu-gcc "$@" -specs /usr/lib/%s-linux-musl/musl-gcc.specs\n' \
+            "$arch" "$arch" >"$1/usr/local/bin/$arch-linux-musl-gcc"
+        chmod 755 "$1/usr/local/bin/$arch-linux-musl-gcc"
+        ln -s "/usr/bin/$arch-linux-gnu-strip" "$1/usr/local/bin/$arch-linux-musl-strip"
+    done
+}
+build_gcc_cross() {
+    LAYER_HOOK=musl_wrappers cross_layer "$1" \
+        gcc-aarch64-linux-gnu,g++-aarch64-linux-gnu,libc6-dev-arm64-cross,musl-dev:arm64 \
+        ./usr/local/bin/x86_64-linux-musl-gcc ./usr/local/bin/x86_64-linux-musl-strip
+}
+build_rust_cross() { # the aarch64 standard library of Debian's rustc (Multi-Arch: same) + its linker
+    cross_layer "$1" gcc-aarch64-linux-gnu,libc6-dev-arm64-cross,libstd-rust-dev:arm64
 }
 build_golang() {
     # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook (the chroot directory)
@@ -335,6 +367,7 @@ make_tar() { # make_tar KIND OUT.tar.zst
         gcc) build_gcc "$out" ;;
         gcc-tools) build_gcc_tools "$out" ;;
         gcc-cross) build_gcc_cross "$out" ;;
+        rust-cross) build_rust_cross "$out" ;;
         golang) build_golang "$out" ;;
         rust) build_rust "$out" ;;
         debian-slim) build_debian_slim "$out" ;;
@@ -361,31 +394,38 @@ import_image() { # import_image ENTRY
     while read -r c; do
         [[ -n "$c" ]] && args+=(--change "$c")
     done <<<"${changes//;;/$'\n'}"
-    if [[ $kind == gcc-cross ]]; then
-        layer_image "$tar" "$name" "$desc" "$changes"
+    if [[ $kind == *-cross ]]; then
+        layer_image "$tar" "$name" "$desc" "$changes" "$(layered_on "$kind")"
         return
     fi
     log "docker import $name"
     docker import "${args[@]}" --message "slim stand-in: $desc" "$tar" "$name" >/dev/null
 }
 
-# TAR as one layer on the gcc:tools stand-in, by BuildKit with the layer left uncompressed:
+# TAR as one layer on a stand-in (layered_on), by BuildKit with the layer left uncompressed:
 # docker commit gzips it (30 s for 120 MB on the containerd store), this takes 5-7 s.
-layer_image() { # layer_image TAR NAME DESCRIPTION CHANGES
-    local tar="$1" name="$2" desc="$3" changes="$4" context="$CACHE/layer-context"
-    log "docker buildx build $name (gcc:tools + $(basename "$tar"))"
+layered_on() { # layered_on KIND: the stand-in a *-cross layer goes on
+    case "$1" in
+        gcc-cross) echo slim-standin/gcc:tools ;;
+        rust-cross) echo slim-standin/rust:bookworm ;;
+        *) die "no base for layer $1" ;;
+    esac
+}
+layer_image() { # layer_image TAR NAME DESCRIPTION CHANGES BASE
+    local tar="$1" name="$2" desc="$3" changes="$4" base="$5" context="$CACHE/layer-context"
+    log "docker buildx build $name ($base + $(basename "$tar"))"
     rm -rf "$context"
     mkdir -p "$context"
     zstd -dc "$tar" >"$context/layer.tar"
     {
-        printf '%s\n' "FROM slim-standin/gcc:tools" "ADD layer.tar /"
+        printf '%s\n' "FROM $base" "ADD layer.tar /"
         printf '%s\n' "LABEL io.slim-bake.standin=\"${desc}\" ${VERSION_LABEL}=\"${STANDIN_VERSION}\""
         printf '%s\n' "${changes//;;/$'\n'}"
     } >"$context/Dockerfile"
     if ! docker buildx build --quiet --provenance=false \
         --output "type=image,name=${name},compression=uncompressed" "$context" >/dev/null; then
         rm -rf "$context"
-        die "could not layer $tar on slim-standin/gcc:tools"
+        die "could not layer $tar on $base"
     fi
     rm -rf "$context"
 }
@@ -399,7 +439,7 @@ for entry in "${todo[@]}"; do
     tar="$TARS/$kind.tar.zst"
     [[ -s "$tar" ]] && continue
     case "$kind" in
-        gcc | gcc-tools | gcc-cross | golang | rust | debian-slim)
+        gcc | gcc-tools | gcc-cross | golang | rust | rust-cross | debian-slim)
             log "mmdebstrap: $kind (log: $CACHE/$kind.log)"
             (
                 make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
@@ -415,7 +455,7 @@ for entry in "${todo[@]}"; do
     tar="$TARS/$kind.tar.zst"
     [[ -s "$tar" ]] && continue
     case "$kind" in
-        gcc | gcc-tools | gcc-cross | golang | rust | debian-slim) ;;
+        gcc | gcc-tools | gcc-cross | golang | rust | rust-cross | debian-slim) ;;
         *)
             make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
             mv "$TARS/$kind.tmp.tar.zst" "$tar"

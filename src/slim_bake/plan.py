@@ -308,7 +308,7 @@ def build_spec(
     values = _vars(language, recipe, toolchain, profile.vars, build.vars)
     _cross_tools(values, cross)
     values.update(out=quote(output), binary=quote(artifact.binary))
-    steps, places = _recipe_steps(language, recipe, build)
+    steps, places = _recipe_steps(language, _crossed(recipe, cross), build)
     commands = [_triplet_step(cross)] if cross and cross.triplets else []
     commands += [_fill(step, values) for step in steps]
     commands += _copies(artifact, {**places, **build.outputs}, values)
@@ -320,6 +320,13 @@ def build_spec(
     mounts = tuple(_fill(m, values) for m in language.mounts)
     spec = _spec(artifact, flavour, toolchain, env, mounts, tuple(commands), output)
     return replace(spec, cross=_cross_env(cross))
+
+
+def _crossed(recipe: Flavour, cross: Cross | None) -> Flavour:
+    """The flavour with the cross build's own commands and output, where it has them."""
+    if cross is None or not cross.steps:
+        return recipe
+    return replace(recipe, steps=cross.steps, output=cross.output or recipe.output)
 
 
 def _spec(

@@ -93,6 +93,10 @@ class Cross:
     # TARGETARCH → the GNU triplet that names its tools (arm64: aarch64-linux-gnu-gcc) ...
     triplets: dict[str, str] = field(default_factory=dict)
     tools: tuple[str, ...] = ()  # ... for these vars (cc, cxx, strip): run as <triplet>-<tool>
+    # The build commands and the program's place when they differ from the native build's
+    # (cargo's --target and target/<triple>/release); empty, None: the flavour's.
+    steps: tuple[str, ...] = ()
+    output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,8 @@ def _cross(spec: dict[str, Any]) -> Cross:
         toolchain=spec.get("toolchain"),
         triplets={str(k): str(v) for k, v in spec.get("triplets", {}).items()},
         tools=_strings(spec.get("tools")),
+        steps=_strings(spec.get("steps")),
+        output=spec.get("output"),
     )
 
 

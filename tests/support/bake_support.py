@@ -3,6 +3,7 @@ stand-in bases, image tags unique to one test run, and running slim for real."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -161,3 +162,41 @@ def layout_manifests(layout: Path) -> dict[str, dict[str, Any]]:
             name = f"linux/{platform['architecture']}"
             found[name] = json.loads(layout_blob(layout, entry["digest"]))
     return found
+
+
+ELF_MACHINE = {"linux/amd64": 0x3E, "linux/arm64": 0xB7}  # EM_X86_64, EM_AARCH64
+QEMU = {"linux/arm64": "qemu-aarch64"}  # Debian's qemu-user (scripts/test installs it)
+
+
+def elf_machine(data: bytes) -> int | None:
+    """e_machine of an ELF file; None: not ELF."""
+    return struct.unpack_from("<H", data, 18)[0] if data[:4] == b"\x7fELF" else None
+
+
+def unpack_image(layout: Path, manifest: dict[str, Any], into: Path) -> dict[str, bytes]:
+    """The image's layers unpacked into `into` (modes and links kept), and every regular
+    file's bytes by path (the images here are built on scratch: no whiteouts)."""
+    found: dict[str, bytes] = {}
+    for layer in manifest["layers"]:
+        data = layout_blob(layout, layer["digest"])
+        if layer["mediaType"].endswith("gzip"):
+            data = gzip.decompress(data)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                extracted = tar.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    found[member.name.removeprefix("./")] = extracted.read()
+            tar.extractall(into, filter="tar")
+    return found
+
+
+def run_foreign(root: Path, program: str, platform: str) -> subprocess.CompletedProcess[str]:
+    """`program` of an unpacked image of another architecture, run by qemu's user-mode
+    emulator with `root` as its / (its loader and libraries are the image's own)."""
+    return subprocess.run(
+        [QEMU[platform], "-L", str(root), str(root / program.lstrip("/"))],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )

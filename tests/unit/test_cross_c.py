@@ -1,6 +1,7 @@
-"""C and C++ on several platforms (issue 14): the glibc flavours cross-compile on the build
-platform with Debian's cross toolchains (the gcc-cross base), the compiler chosen from
-TARGETARCH in the build script; what cannot cross-compile is refused at `platforms:`."""
+"""C and C++ on several platforms (issue 14): the glibc flavours (and C's musl ones)
+cross-compile on the build platform with Debian's cross toolchains (the gcc-cross base),
+the compiler chosen from TARGETARCH in the build script; what cannot cross-compile is
+refused at `platforms:`."""
 
 from __future__ import annotations
 
@@ -118,9 +119,30 @@ def test_cross_compiling_c_is_data_in_the_language_presets() -> None:
             assert cross is not None and cross.toolchain == "gcc-cross"
             assert cross.triplets == {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
             assert set(cross.tools) == {"cc", "cxx", "strip"}
-        # Debian has no musl cross compiler.
-        assert flavours["musl-static"].cross is None and flavours["musl-dynamic"].cross is None
-    assert "gcc-aarch64-linux-gnu" in (presets.bases()["gcc-cross"].setup or "")
+    c_musl = presets.languages()["c"].flavours
+    for name in ("musl-static", "musl-dynamic"):
+        cross = c_musl[name].cross
+        assert cross is not None and cross.toolchain == "gcc-cross"
+        assert cross.triplets == {"amd64": "x86_64-linux-musl", "arm64": "aarch64-linux-musl"}
+    # musl C++ is Alpine's g++ (musl-gxx): no cross compiler.
+    cpp = presets.languages()["cpp"].flavours
+    assert cpp["musl-static"].cross is None and cpp["musl-dynamic"].cross is None
+    setup = presets.bases()["gcc-cross"].setup or ""
+    assert "gcc-aarch64-linux-gnu" in setup and '"musl-dev:$other"' in setup
+
+
+def test_musl_c_cross_compiles_with_the_musl_cross_compiler_of_the_target(
+    tmp_path: Path,
+) -> None:
+    plan = _plan(tmp_path, {"hello": c_artifact(["scratch-musl"])}, platforms=TWO)
+    text = render_dockerfile(_target(plan, "hello-scratch-musl"), "slim.yaml", None)
+    build = [line for _, line, _ in _stages(text)["build"]]
+    assert build[0] == "FROM --platform=$BUILDPLATFORM slim-standin/gcc:cross AS build"
+    commands = _build_commands(text)
+    assert commands[2].startswith('"$SLIM_TRIPLET"-gcc -static ')
+    assert commands[3] == '"$SLIM_TRIPLET"-strip --strip-all /out/hello'
+    assert _triplet(text, "arm64").stdout == "aarch64-linux-musl\n"
+    assert _triplet(text, "amd64").stdout == "x86_64-linux-musl\n"
 
 
 def _refusal(plan: Plan) -> str:
@@ -166,12 +188,11 @@ def test_a_runtime_base_without_one_of_the_platforms_is_refused(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("lang", "runtime", "reason"),
     [
-        ("c", "scratch-musl", "Debian has no musl cross compiler"),
-        ("c", "alpine", "Debian has no musl cross compiler"),
-        ("c", "scratch-closure-debug", "not a musl, -debug or single-stage one"),
-        ("c", "single-stage", "not a musl, -debug or single-stage one"),
-        ("cpp", "scratch-musl", "Debian has no musl cross compiler"),
-        ("rust", "scratch-glibc", "rustup target add aarch64-unknown-linux-gnu"),
+        ("c", "scratch-closure-debug", "any runtime but a -debug or single-stage one"),
+        ("c", "single-stage", "any runtime but a -debug or single-stage one"),
+        ("cpp", "scratch-musl", "musl C++ is Alpine's g++, which has no cross compiler"),
+        ("rust", "scratch-musl", "no musl standard library for another architecture"),
+        ("rust", "single-stage", "not a musl, -debug or single-stage one"),
     ],
 )
 def test_what_cannot_cross_compile_is_refused_with_its_runtime_and_platforms(

@@ -69,10 +69,11 @@ def test_one_platform_renders_the_build_stage_as_before(tmp_path: Path) -> None:
 def test_what_cannot_cross_compile_keeps_its_native_build_stage(tmp_path: Path) -> None:
     artifacts = {
         "go": go_artifact(["single-stage", "scratch-glibc-debug", "distroless-cc"]),
-        "hello": c_artifact(["scratch-musl"]),
+        "hello": c_artifact(["scratch-musl-debug"]),
+        "cxx": {"lang": "cpp", "context": "./hello", "runtimes": ["scratch-musl"]},
     }
     plan = _plan(tmp_path, artifacts, platforms=TWO)
-    for t in plan.targets:  # the runtime is the build stage; busybox runs; cgo; C
+    for t in plan.targets:  # the runtime is the build stage; busybox runs; cgo; musl C++
         assert not t.build.cross, t.name
         assert "$BUILDPLATFORM" not in render_dockerfile(t, "slim.yaml", None)
 
@@ -82,8 +83,7 @@ def test_cross_compiling_is_data_in_the_language_presets() -> None:
     cross = go["glibc-static"].cross
     assert cross is not None and cross.env == {"GOOS": "TARGETOS", "GOARCH": "TARGETARCH"}
     assert not go["glibc-dynamic"].cross  # cgo needs the target's C toolchain
-    # C's glibc flavours cross-compile too (test_cross_c.py), its musl ones do not.
-    assert not any(f.cross for f in presets.languages()["rust"].flavours.values())
+    # C, C++ and Rust cross-compile too: test_cross_c.py, test_cross_rust.py.
 
 
 # --- Baking ----------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_a_target_that_cannot_cross_compile_is_refused_at_the_platforms_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = _capture(monkeypatch)
-    artifacts = {"go": go_artifact(["scratch-glibc"]), "hello": c_artifact(["scratch-musl"])}
+    artifacts = {"go": go_artifact(["scratch-glibc"]), "hello": c_artifact(["single-stage"])}
     plan = _plan(tmp_path, artifacts, platforms=TWO)
     with pytest.raises(ConfigError) as caught:
         bake.export(plan, list(plan.targets), Output(Mode.REGISTRY), builder=None, notify=print)
@@ -142,7 +142,7 @@ def test_a_target_that_cannot_cross_compile_is_refused_at_the_platforms_line(
     lines = plan.config.path.read_text().splitlines()
     assert lines[problem.line - 1] == "platforms:"
     assert "lang c needs a cross toolchain" in problem.message
-    assert "hello-scratch-musl" in problem.message and "gcc-aarch64-linux-gnu" in problem.message
+    assert "hello-single-stage" in problem.message and "a -debug or single-stage" in problem.message
 
 
 # --- One result per platform -----------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""`slim bake --output oci` of a Rust hello for linux/amd64 and linux/arm64 on the
+containerd-store engine: cargo cross-compiles on the build platform (the rust-cross base:
+slim-standin/rust:cross, Debian's rustc with libstd-rust-dev:arm64's standard library and
+gcc-aarch64-linux-gnu as its linker), no emulation. amd64 is smoke-run; each arm64 program
+runs here under qemu's user-mode emulator on the image's own files, so the arm64
+scratch-closure image is proven to carry what the program needs (libgcc_s, libc, loader).
+
+The offline stand-in bases exist for linux/amd64 only, so the runtimes are scratch ones."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from support.bake_support import (
+    ELF_MACHINE,
+    HELLO,
+    ROOT,
+    elf_interpreter,
+    elf_machine,
+    layout_manifests,
+    run_foreign,
+    run_slim,
+    unpack_image,
+    write_project,
+)
+
+CONTAINERD = "unix:///run/slim-containerd/docker.sock"
+PLATFORMS = ["linux/amd64", "linux/arm64"]
+LOADER = {"linux/amd64": "/lib64/ld-linux-x86-64.so.2", "linux/arm64": "/lib/ld-linux-aarch64.so.1"}
+
+
+def _rust_hello(root: Path) -> None:
+    (root / "rhello" / "src").mkdir(parents=True)
+    (root / "rhello" / "Cargo.toml").write_text(
+        '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    (root / "rhello" / "src" / "main.rs").write_text(f'fn main() {{ println!("{HELLO}"); }}\n')
+
+
+def test_rust_cross_compiles_for_arm64_and_its_programs_run_there(
+    tmp_path: Path, docker_engine: None
+) -> None:
+    project = tmp_path / "project"
+    artifact = {
+        "lang": "rust",
+        "context": "./rhello",
+        "binary": "hello",
+        "runtimes": ["scratch-glibc", "scratch-closure"],
+        "smoke": {"expect_stdout": HELLO},
+    }
+    path = write_project(
+        project, {"rhello": artifact}, "127.0.0.1:5000/crossrust/engine", platforms=PLATFORMS
+    )
+    _rust_hello(project)
+    layouts = tmp_path / "layouts"
+    run = run_slim(
+        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
+        env={
+            "DOCKER_HOST": CONTAINERD,
+            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    assert run.returncode == 0, run.stderr
+    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    names = ("rhello-scratch-glibc", "rhello-scratch-closure")
+    assert set(entries) == {(n, p) for n in names for p in PLATFORMS}
+    for name in names:
+        manifests = layout_manifests(layouts / name)
+        assert set(manifests) == set(PLATFORMS)
+        for platform in PLATFORMS:
+            root = tmp_path / "roots" / name / platform
+            program = unpack_image(layouts / name, manifests[platform], root)["usr/local/bin/hello"]
+            assert elf_machine(program) == ELF_MACHINE[platform], (name, platform)
+            static = name == "rhello-scratch-glibc"  # +crt-static
+            assert elf_interpreter(program) == (None if static else LOADER[platform])
+            if platform != "linux/amd64":
+                ran = run_foreign(root, "/usr/local/bin/hello", platform)
+                assert (ran.returncode, ran.stdout.strip()) == (0, HELLO), ran.stderr
+        amd64, arm64 = (entries[(name, p)] for p in PLATFORMS)
+        assert amd64["status"] == "pass", amd64["reasons"]
+        assert amd64["smoke"]["ok"] and amd64["smoke"]["stdout"].strip() == HELLO
+        assert arm64["smoke"] is None and arm64["status"] == "pass"
