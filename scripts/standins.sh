@@ -23,6 +23,8 @@
 #   slim-standin/alpine:musl             static busybox + applets + musl's loader /lib/ld-musl-<arch>.so.1
 #   slim-standin/distroless:static       passwd/group (root, nonroot 65532), CA bundle, zoneinfo, no shell
 #   slim-standin/distroless:cc           distroless:static + glibc runtime, libgcc_s, libstdc++
+#   slim-standin/distroless:cc-multiarch distroless:cc for linux/amd64 and linux/arm64 } containerd image
+#   slim-standin/alpine:musl-multiarch   alpine:musl for linux/amd64 and linux/arm64   } store only
 #
 # An image that already exists with the current STANDIN_VERSION label is skipped, so a second
 # run takes seconds. Root filesystems are cached as .tar.zst in /var/cache/slim-standins (so a
@@ -68,6 +70,16 @@ readonly IMAGES=(
     "slim-standin/distroless:cc|distroless-cc|stand-in for gcr.io/distroless/cc: distroless:static stand-in + Debian bookworm glibc runtime libraries and loader, libgcc_s.so.1, libstdc++.so.6, no shell|ENV PATH=${DEFAULT_PATH};;ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
 )
 
+# Multi-platform stand-ins (linux/amd64 + linux/arm64), made on an engine with the containerd
+# image store only (the classic store keeps one platform per name): a runtime base for the
+# builds of several platforms. Their arm64 files come from Debian's arm64 packages, unpacked
+# (mmdebstrap --variant=extract: nothing of arm64 is run); the applets are the amd64 busybox's.
+readonly MULTI=(
+    "slim-standin/distroless:cc-multiarch|distroless-cc|stand-in for gcr.io/distroless/cc on linux/amd64 and linux/arm64: distroless:cc's files, each platform's Debian glibc, libgcc_s and libstdc++|ENV PATH=${DEFAULT_PATH};;ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+    "slim-standin/alpine:musl-multiarch|alpine-musl|stand-in for alpine on linux/amd64 and linux/arm64 (runtime only): each platform's Debian static busybox + applet links + musl loader|ENV PATH=${DEFAULT_PATH};;CMD [\"/bin/sh\"]"
+)
+readonly ARM64_PACKAGES=libc6,libgcc-s1,libstdc++6,musl,busybox-static
+
 field() { # field ENTRY N
     local IFS='|'
     local -a f
@@ -112,7 +124,15 @@ for entry in "${IMAGES[@]}"; do
         todo+=("$entry")
     fi
 done
-if ((${#todo[@]} == 0)); then
+multi_todo=()
+if [[ "$(docker info -f '{{json .DriverStatus}}' 2>/dev/null)" == *io.containerd.snapshotter* ]]; then
+    for entry in "${MULTI[@]}"; do
+        if [[ $rebuild == 1 ]] || ! image_current "$(field "$entry" 0)"; then
+            multi_todo+=("$entry")
+        fi
+    done
+fi
+if ((${#todo[@]} == 0 && ${#multi_todo[@]} == 0)); then
     log "all stand-in images present (version ${STANDIN_VERSION}) in ${DOCKER_HOST:-unix:///var/run/docker.sock}"
     print_table
     exit 0
@@ -289,13 +309,14 @@ add_libs() { # add_libs DEST PKG...
     done
 }
 
-add_busybox() { # static busybox at /bin/busybox + a link in /bin for every applet
-    local dest="$1" a
+add_busybox() { # add_busybox DEST [BUSYBOX]: static busybox at /bin/busybox + a link in /bin per applet
+    local dest="$1" host a
+    host="$SRC$(src_resolve /bin/busybox)"
     mkdir -p "$dest/bin"
-    cp "$SRC$(src_resolve /bin/busybox)" "$dest/bin/busybox"
+    cp "${2:-$host}" "$dest/bin/busybox"
     while read -r a; do
         [[ "$a" == busybox || -e "$dest/bin/$a" ]] || ln -s busybox "$dest/bin/$a"
-    done < <("$dest/bin/busybox" --list)
+    done < <("$host" --list) # the same Debian busybox on every architecture: the same applets
     mkdir -p "$dest/usr/bin" "$dest/sbin" "$dest/usr/sbin"
     ln -sfn ../../bin/env "$dest/usr/bin/env"
 }
@@ -463,6 +484,7 @@ for entry in "${todo[@]}"; do
     esac
 done
 rm -rf "$SRC"
+src_ready=0
 failed=0
 for i in "${!pids[@]}"; do
     if ! wait "${pids[$i]}"; then
@@ -477,5 +499,80 @@ done
 for entry in "${todo[@]}"; do
     import_image "$entry"
 done
+
+# ---- the multi-platform stand-ins: each platform's tree, then one image of both
+ARM64="$CACHE/src-arm64"
+arm64_tree() { # arm64_tree KIND DEST: the linux/arm64 counterpart of build_tree's KIND
+    local kind="$1" dest="$2" loader
+    case "$kind" in
+        distroless-cc)
+            add_distroless "$dest"
+            # libc6, libgcc-s1, libstdc++6: every shared library of the unpacked arm64 packages
+            (cd "$ARM64" && find lib usr/lib \( -type f -o -type l \) \
+                \( -path '*/aarch64-linux-gnu/*.so*' -o -name 'ld-linux-aarch64.so.1' \) \
+                ! -path '*/gconv/*' ! -path '*/audit/*' | tar -c --no-recursion -T -) | tar -x -C "$dest"
+            ;;
+        alpine-musl)
+            add_busybox "$dest" "$ARM64/bin/busybox"
+            add_base "$dest"
+            loader=ld-musl-aarch64.so.1
+            mkdir -p "$dest/lib"
+            cp -L "$ARM64/lib/$loader" "$dest/lib/$loader"
+            ln -s "$loader" "$dest/lib/libc.musl-aarch64.so.1"
+            printf '%s\n' 'NAME="Alpine Linux (stand-in: Debian busybox-static + musl)"' 'ID=alpine' \
+                'PRETTY_NAME="Alpine Linux stand-in"' >"$dest/etc/os-release"
+            ;;
+        *) die "no arm64 tree for $kind" ;;
+    esac
+}
+multi_image() { # multi_image ENTRY: linux/amd64 and linux/arm64 of one stand-in under one name
+    local entry="$1" name kind desc changes context="$CACHE/multi-context"
+    name="$(field "$entry" 0)"
+    kind="$(field "$entry" 1)"
+    desc="$(field "$entry" 2)"
+    changes="$(field "$entry" 3)"
+    rm -rf "$context"
+    mkdir -p "$context"
+    zstd -dc "$TARS/$kind.tar.zst" >"$context/rootfs-amd64.tar" # the amd64 stand-in's own tree
+    zstd -dc "$TARS/$kind-arm64.tar.zst" >"$context/rootfs-arm64.tar"
+    {
+        printf '%s\n' "FROM scratch" "ARG TARGETARCH" "ADD rootfs-\${TARGETARCH}.tar /"
+        printf '%s\n' "LABEL io.slim-bake.standin=\"${desc}\" ${VERSION_LABEL}=\"${STANDIN_VERSION}\""
+        printf '%s\n' "${changes//;;/$'\n'}"
+    } >"$context/Dockerfile"
+    log "docker buildx build $name (linux/amd64, linux/arm64)"
+    if ! docker buildx build --quiet --provenance=false --platform linux/amd64,linux/arm64 \
+        --output "type=image,name=${name}" "$context" >/dev/null; then
+        rm -rf "$context"
+        die "could not make $name"
+    fi
+    rm -rf "$context"
+}
+if ((${#multi_todo[@]})); then
+    for entry in "${multi_todo[@]}"; do
+        kind="$(field "$entry" 1)"
+        if [[ ! -s "$TARS/$kind.tar.zst" ]]; then
+            make_tar "$kind" "$TARS/$kind.tmp.tar.zst"
+            mv "$TARS/$kind.tmp.tar.zst" "$TARS/$kind.tar.zst"
+        fi
+        if [[ ! -s "$TARS/$kind-arm64.tar.zst" ]]; then
+            build_src
+            if [[ ! -d "$ARM64" ]]; then
+                log "mmdebstrap --variant=extract: arm64 ${ARM64_PACKAGES}"
+                mmdebstrap --quiet --variant=extract --skip=output/dev --architectures=arm64 \
+                    --include="$ARM64_PACKAGES" "$SUITE" "$ARM64" "${mirror_args[@]}" </dev/null
+            fi
+            tmp="$CACHE/tree-$kind-arm64"
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            arm64_tree "$kind" "$tmp"
+            tar --numeric-owner --sort=name -C "$tmp" -c . | zstd -q -T0 >"$TARS/$kind-arm64.tmp.tar.zst"
+            mv "$TARS/$kind-arm64.tmp.tar.zst" "$TARS/$kind-arm64.tar.zst"
+            rm -rf "$tmp"
+        fi
+        multi_image "$entry"
+    done
+    rm -rf "$SRC" "$ARM64"
+fi
 docker image prune -f --filter "label=${VERSION_LABEL}" >/dev/null 2>&1 || true
 print_table

@@ -6,7 +6,9 @@ DT_NEEDED in the cross sysroot; scratch-musl's program is linked by aarch64-linu
 amd64 is smoke-run, arm64 reported as not run; the test itself runs each arm64 program with
 qemu's user-mode emulator on the image's own files (loader and libraries included).
 
-The offline stand-in bases exist for linux/amd64 only, so the runtimes are scratch ones."""
+Most offline stand-in bases exist for linux/amd64 only, so the first test's runtimes are
+scratch ones; the second uses the two bases standins.sh makes for both platforms on the
+containerd-store engine (distroless:cc-multiarch, alpine:musl-multiarch)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from support.bake_support import (
     ELF_MACHINE,
     HELLO,
     ROOT,
+    STANDIN_BASES,
     c_artifact,
     elf_interpreter,
     elf_machine,
@@ -86,3 +89,63 @@ def test_c_cross_compiles_for_arm64_with_its_closure_collected_for_arm64(
         assert arm64["notes"] == [
             "smoke run not run: linux/arm64 is not this engine's platform (linux/amd64)"
         ]
+
+
+# Runtime bases with both platforms (scripts/standins.sh makes them on the containerd-store
+# engine from Debian's amd64 and arm64 packages).
+MULTIARCH_BASES = {
+    "distroless-cc": {"image": "slim-standin/distroless:cc-multiarch", "platforms": PLATFORMS},
+    "alpine": {"image": "slim-standin/alpine:musl-multiarch", "platforms": PLATFORMS},
+}
+BASE_LIBC = {
+    ("hello-distroless-cc", "linux/amd64"): "lib/x86_64-linux-gnu/libc.so.6",
+    ("hello-distroless-cc", "linux/arm64"): "lib/aarch64-linux-gnu/libc.so.6",
+    ("hello-alpine", "linux/amd64"): "lib/ld-musl-x86_64.so.1",
+    ("hello-alpine", "linux/arm64"): "lib/ld-musl-aarch64.so.1",
+}
+INTERPRETER = {
+    ("hello-distroless-cc", "linux/amd64"): "/lib64/ld-linux-x86-64.so.2",
+    ("hello-distroless-cc", "linux/arm64"): "/lib/ld-linux-aarch64.so.1",
+    ("hello-alpine", "linux/amd64"): "/lib/ld-musl-x86_64.so.1",
+    ("hello-alpine", "linux/arm64"): "/lib/ld-musl-aarch64.so.1",
+}
+
+
+def test_dynamic_c_runs_on_each_platforms_own_runtime_base(
+    tmp_path: Path, docker_engine: None
+) -> None:
+    """distroless-cc (glibc) and alpine (musl) with a base of both platforms: each image's
+    runtime stage is that platform's base, and the arm64 program runs on the arm64 base's
+    own loader and libc."""
+    path = write_project(
+        tmp_path / "project",
+        {"hello": c_artifact(["distroless-cc", "alpine"])},
+        "127.0.0.1:5000/crossc/bases",
+        platforms=PLATFORMS,
+        bases={**STANDIN_BASES, **MULTIARCH_BASES},
+    )
+    layouts = tmp_path / "layouts"
+    run = run_slim(
+        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
+        env={
+            "DOCKER_HOST": CONTAINERD,
+            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    assert run.returncode == 0, run.stderr
+    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    assert set(entries) == set(BASE_LIBC)
+    for (name, platform), libc in BASE_LIBC.items():
+        root = tmp_path / "roots" / name / platform
+        files = unpack_image(layouts / name, layout_manifests(layouts / name)[platform], root)
+        program = files["usr/local/bin/hello"]
+        assert elf_machine(program) == ELF_MACHINE[platform], (name, platform)
+        assert elf_interpreter(program) == INTERPRETER[name, platform]
+        assert elf_machine(files[libc]) == ELF_MACHINE[platform]  # the base of that platform
+        if platform == "linux/amd64":
+            assert entries[name, platform]["smoke"]["stdout"].strip() == HELLO
+        else:
+            ran = run_foreign(root, "/usr/local/bin/hello", platform)
+            assert (ran.returncode, ran.stdout.strip()) == (0, HELLO), ran.stderr
+        assert entries[name, platform]["status"] == "pass", entries[name, platform]["reasons"]
