@@ -149,3 +149,46 @@ def test_dynamic_c_runs_on_each_platforms_own_runtime_base(
             ran = run_foreign(root, "/usr/local/bin/hello", platform)
             assert (ran.returncode, ran.stdout.strip()) == (0, HELLO), ran.stderr
         assert entries[name, platform]["status"] == "pass", entries[name, platform]["reasons"]
+
+
+def test_cpp_closure_for_arm64_carries_libstdcxx_and_runs(
+    tmp_path: Path, docker_engine: None
+) -> None:
+    """C++ on scratch-closure for both platforms: the arm64 closure is walked in the cross
+    sysroot (libstdc++, libm, libgcc_s, libc, the loader) and the program runs on it."""
+    project = tmp_path / "project"
+    artifact = {
+        "lang": "cpp",
+        "context": "./cxxhello",
+        "binary": "hello",
+        "runtimes": ["scratch-closure"],
+        "smoke": {"expect_stdout": HELLO},
+    }
+    path = write_project(
+        project, {"cxx": artifact}, "127.0.0.1:5000/crossc/cxx", platforms=PLATFORMS
+    )
+    (project / "cxxhello").mkdir()
+    (project / "cxxhello" / "hello.cpp").write_text(
+        "#include <iostream>\n#include <string>\n"
+        f'int main() {{ std::string s = "{HELLO}"; std::cout << s << std::endl; }}\n'
+    )
+    layouts = tmp_path / "layouts"
+    run = run_slim(
+        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
+        env={
+            "DOCKER_HOST": CONTAINERD,
+            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    assert run.returncode == 0, run.stderr
+    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    assert entries["cxx-scratch-closure", "linux/amd64"]["smoke"]["ok"]
+    manifest = layout_manifests(layouts / "cxx-scratch-closure")["linux/arm64"]
+    root = tmp_path / "root"
+    files = unpack_image(layouts / "cxx-scratch-closure", manifest, root)
+    libraries = {p.rsplit("/", 1)[-1] for p in files if p.startswith("lib/")}
+    assert {"libstdc++.so.6", "libgcc_s.so.1", "libc.so.6", "ld-linux-aarch64.so.1"} <= libraries
+    assert {elf_machine(d) for p, d in files.items() if p.startswith("lib/")} == {0xB7}
+    ran = run_foreign(root, "/usr/local/bin/hello", "linux/arm64")
+    assert (ran.returncode, ran.stdout.strip()) == (0, HELLO), ran.stderr
