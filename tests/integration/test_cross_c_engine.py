@@ -12,26 +12,22 @@ containerd-store engine (distroless:cc-multiarch, alpine:musl-multiarch)."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from support.bake_support import (
     ELF_MACHINE,
     HELLO,
-    ROOT,
     STANDIN_BASES,
+    bake_oci,
     c_artifact,
     elf_interpreter,
     elf_machine,
     layout_manifests,
     run_foreign,
-    run_slim,
     unpack_image,
     write_project,
 )
 
-CONTAINERD = "unix:///run/slim-containerd/docker.sock"
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 TRIPLET = {"linux/amd64": "x86_64-linux-gnu", "linux/arm64": "aarch64-linux-gnu"}
 LOADER = {"linux/amd64": "lib64/ld-linux-x86-64.so.2", "linux/arm64": "lib/ld-linux-aarch64.so.1"}
@@ -47,16 +43,7 @@ def test_c_cross_compiles_for_arm64_with_its_closure_collected_for_arm64(
         platforms=PLATFORMS,
     )
     layouts = tmp_path / "layouts"
-    run = run_slim(
-        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
-        env={
-            "DOCKER_HOST": CONTAINERD,
-            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
-    assert run.returncode == 0, run.stderr
-    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    entries = bake_oci(path, layouts, tmp_path / "cache")
     names = ("hello-scratch-glibc", "hello-scratch-closure", "hello-scratch-musl")
     assert set(entries) == {(n, p) for n in names for p in PLATFORMS}
     for name in names:
@@ -125,16 +112,7 @@ def test_dynamic_c_runs_on_each_platforms_own_runtime_base(
         bases={**STANDIN_BASES, **MULTIARCH_BASES},
     )
     layouts = tmp_path / "layouts"
-    run = run_slim(
-        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
-        env={
-            "DOCKER_HOST": CONTAINERD,
-            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
-    assert run.returncode == 0, run.stderr
-    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    entries = bake_oci(path, layouts, tmp_path / "cache")
     assert set(entries) == set(BASE_LIBC)
     for (name, platform), libc in BASE_LIBC.items():
         root = tmp_path / "roots" / name / platform
@@ -173,16 +151,7 @@ def test_cpp_closure_for_arm64_carries_libstdcxx_and_runs(
         f'int main() {{ std::string s = "{HELLO}"; std::cout << s << std::endl; }}\n'
     )
     layouts = tmp_path / "layouts"
-    run = run_slim(
-        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
-        env={
-            "DOCKER_HOST": CONTAINERD,
-            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
-    assert run.returncode == 0, run.stderr
-    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    entries = bake_oci(path, layouts, tmp_path / "cache")
     assert entries["cxx-scratch-closure", "linux/amd64"]["smoke"]["ok"]
     manifest = layout_manifests(layouts / "cxx-scratch-closure")["linux/arm64"]
     root = tmp_path / "root"

@@ -9,24 +9,20 @@ The offline stand-in bases exist for linux/amd64 only, so the runtimes are scrat
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from support.bake_support import (
     ELF_MACHINE,
     HELLO,
-    ROOT,
+    bake_oci,
     elf_interpreter,
     elf_machine,
     layout_manifests,
     run_foreign,
-    run_slim,
     unpack_image,
     write_project,
 )
 
-CONTAINERD = "unix:///run/slim-containerd/docker.sock"
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 LOADER = {"linux/amd64": "/lib64/ld-linux-x86-64.so.2", "linux/arm64": "/lib/ld-linux-aarch64.so.1"}
 
@@ -55,16 +51,7 @@ def test_rust_cross_compiles_for_arm64_and_its_programs_run_there(
     )
     _rust_hello(project)
     layouts = tmp_path / "layouts"
-    run = run_slim(
-        *("bake", "--config", str(path), "--output", "oci", "--oci-dir", str(layouts), "--json"),
-        env={
-            "DOCKER_HOST": CONTAINERD,
-            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
-    assert run.returncode == 0, run.stderr
-    entries = {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+    entries = bake_oci(path, layouts, tmp_path / "cache")
     names = ("rhello-scratch-glibc", "rhello-scratch-closure")
     assert set(entries) == {(n, p) for n in names for p in PLATFORMS}
     for name in names:

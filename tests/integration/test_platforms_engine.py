@@ -24,19 +24,19 @@ from typing import Any
 
 import pytest
 from support.bake_support import (
+    CONTAINERD,
+    ELF_MACHINE,
     ROOT,
+    bake_on_containerd,
     go_artifact,
     layout_blob,
     layout_manifests,
-    run_slim,
     write_project,
 )
 
 pytestmark = pytest.mark.docker
 
-CONTAINERD = "unix:///run/slim-containerd/docker.sock"
 PLATFORMS = ["linux/amd64", "linux/arm64"]
-ELF_MACHINE = {"linux/amd64": 0x3E, "linux/arm64": 0xB7}  # EM_X86_64, EM_AARCH64
 
 
 def _file(layout: Path, manifest: dict[str, Any], path: str) -> bytes:
@@ -60,18 +60,7 @@ def _bake(tmp_path: Path, registry: str, *args: str) -> subprocess.CompletedProc
         registry,
         platforms=PLATFORMS,
     )
-    return run_slim(
-        "bake",
-        "--config",
-        str(path),
-        *args,
-        "--json",
-        env={
-            "DOCKER_HOST": CONTAINERD,
-            "SLIM_CACHE_DIR": str(tmp_path / "cache"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
+    return bake_on_containerd(path, tmp_path / "cache", *args)
 
 
 def test_two_platforms_give_two_sets_of_figures_from_one_oci_layout(

@@ -200,3 +200,39 @@ def run_foreign(root: Path, program: str, platform: str) -> subprocess.Completed
         check=False,
         timeout=60,
     )
+
+
+CONTAINERD = "unix:///run/slim-containerd/docker.sock"  # the engine with the containerd image store
+
+
+def bake_on_containerd(path: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`slim bake --config PATH ARGS --json` on the containerd-store engine, with its own
+    measurement cache, this checkout's slim first on the import path."""
+    return run_slim(
+        *("bake", "--config", str(path), *args, "--json"),
+        env={
+            "DOCKER_HOST": CONTAINERD,
+            "SLIM_CACHE_DIR": str(cache),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+
+
+def bake_oci(path: Path, layouts: Path, cache: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """`--output oci` into `layouts` on the containerd-store engine, which must succeed: the
+    report's entries by target name and platform."""
+    run = bake_on_containerd(path, cache, "--output", "oci", "--oci-dir", str(layouts))
+    assert run.returncode == 0, run.stderr
+    return {(t["name"], t["platform"]): t for t in json.loads(run.stdout)["targets"]}
+
+
+def chosen_triplet(step: str, arch: str) -> subprocess.CompletedProcess[str]:
+    """A cross build's first command (the triplet chosen from TARGETARCH) run as the build
+    stage runs it for TARGETARCH=arch; its stdout is the triplet it chose."""
+    return subprocess.run(
+        ["sh", "-c", f'set -e\n{step}\necho "$SLIM_TRIPLET"'],
+        env={"SLIM_TARGETARCH": arch, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.bake_support import STANDIN_BASES, c_artifact, write_project
+from support.bake_support import STANDIN_BASES, c_artifact, chosen_triplet, write_project
 from support.buildkit_rules import parse, run_commands
 
 from slim_bake import bake, presets
@@ -69,14 +69,7 @@ def test_c_on_two_platforms_builds_on_the_build_platform_with_the_cross_toolchai
 
 def _triplet(text: str, arch: str) -> subprocess.CompletedProcess[str]:
     """The build script's first command run as BuildKit would for TARGETARCH=arch."""
-    step = _build_commands(text)[1]
-    return subprocess.run(
-        ["sh", "-c", f'set -e\n{step}\necho "$SLIM_TRIPLET"'],
-        env={"SLIM_TARGETARCH": arch, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return chosen_triplet(_build_commands(text)[1], arch)
 
 
 def test_the_compiler_is_chosen_from_the_target_architecture(tmp_path: Path) -> None:

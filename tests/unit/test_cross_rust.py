@@ -4,11 +4,10 @@ the linker), cargo's --target chosen from TARGETARCH in the build script."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from support.bake_support import write_project
+from support.bake_support import chosen_triplet, write_project
 from support.buildkit_rules import parse, run_commands
 
 from slim_bake import bake, presets
@@ -36,16 +35,6 @@ def _build(plan: Plan, runtime: str) -> tuple[str, list[str]]:
     return froms[0], next(r for r in runs if r and r[0] == "mkdir -p /out")
 
 
-def _chosen(step: str, arch: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["sh", "-c", f'set -e\n{step}\necho "$SLIM_TRIPLET"'],
-        env={"SLIM_TARGETARCH": arch, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("runtime", ["scratch-glibc", "scratch-closure", "distroless-static"])
 def test_rust_cross_compiles_with_cargo_target_from_the_target_architecture(
     tmp_path: Path, runtime: str
@@ -54,9 +43,9 @@ def test_rust_cross_compiles_with_cargo_target_from_the_target_architecture(
     bake.refuse_native_only(plan, list(plan.targets))  # accepted: it cross-compiles
     first, commands = _build(plan, runtime)
     assert first == "FROM --platform=$BUILDPLATFORM slim-standin/rust:cross AS build"
-    assert _chosen(commands[1], "arm64").stdout == "aarch64-unknown-linux-gnu\n"
-    assert _chosen(commands[1], "amd64").stdout == "x86_64-unknown-linux-gnu\n"
-    unknown = _chosen(commands[1], "riscv64")
+    assert chosen_triplet(commands[1], "arm64").stdout == "aarch64-unknown-linux-gnu\n"
+    assert chosen_triplet(commands[1], "amd64").stdout == "x86_64-unknown-linux-gnu\n"
+    unknown = chosen_triplet(commands[1], "riscv64")
     assert unknown.returncode == 1 and "slim: no cross compiler for linux/riscv64" in unknown.stderr
     cargo = commands[2]
     assert 'cargo build --release --target "$SLIM_TRIPLET"' in cargo
