@@ -11,7 +11,7 @@
 #   slim-standin/gcc:bookworm            minbase + gcc libc6-dev musl-tools binutils ca-certificates tzdata
 #   slim-standin/gcc:tools               the gcc stand-in + g++ make cmake meson ninja-build autoconf automake ccache
 #   slim-standin/gcc:cross               gcc:tools + a layer of gcc/g++-aarch64-linux-gnu libc6-dev-arm64-cross
-#                                        musl-dev:arm64 and the <arch>-linux-musl-gcc/-strip wrappers
+#                                        musl-dev:arm64 (aarch64-linux-musl-gcc) and <arch>-linux-musl-strip
 #   slim-standin/golang:bookworm         minbase + golang-go (Go 1.19) gcc libc6-dev musl-tools ca-certificates
 #   slim-standin/rust:bookworm           minbase + rustc 1.63 cargo gcc + the librust-*-dev crates of the real-program
 #                                        tests (ripgrep's) as cargo's offline crates.io (/usr/share/cargo/registry)
@@ -58,7 +58,7 @@ done
 readonly IMAGES=(
     "slim-standin/gcc:bookworm|gcc|stand-in for gcc: Debian bookworm minbase + gcc 12, libc6-dev, musl-tools, binutils, ca-certificates, tzdata|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/gcc:tools|gcc-tools|stand-in for gcc with build systems: Debian bookworm minbase + gcc/g++ 12, libc6-dev, musl-tools, make, cmake, meson, ninja, autoconf, automake, ccache|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
-    "slim-standin/gcc:cross|gcc-cross|stand-in for a Debian image with cross compilers: the gcc:tools stand-in + gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libc6-dev-arm64-cross, musl-dev:arm64, <arch>-linux-musl-gcc wrappers|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
+    "slim-standin/gcc:cross|gcc-cross|stand-in for a Debian image with cross compilers: the gcc:tools stand-in + gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libc6-dev-arm64-cross, musl-dev:arm64 (aarch64-linux-musl-gcc), <arch>-linux-musl-strip links|ENV PATH=${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/golang:bookworm|golang|stand-in for golang: Debian bookworm minbase + golang-go (Go 1.19), gcc, libc6-dev, musl-tools, ca-certificates|ENV GOPATH=/go;;ENV PATH=/go/bin:/usr/lib/go/bin:${DEFAULT_PATH};;WORKDIR /go;;CMD [\"bash\"]"
     "slim-standin/rust:bookworm|rust|stand-in for rust: Debian bookworm minbase + rustc 1.63, cargo, gcc, libc6-dev and the librust-*-dev crates of ripgrep, crates.io replaced by the offline directory /usr/share/cargo/registry in /usr/local/cargo/config.toml (CARGO_HOME)|ENV CARGO_HOME=/usr/local/cargo;;ENV PATH=/usr/local/cargo/bin:${DEFAULT_PATH};;CMD [\"bash\"]"
     "slim-standin/rust:cross|rust-cross|stand-in for rust with cross compiling: the rust:bookworm stand-in + gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and the aarch64-unknown-linux-gnu standard library of libstd-rust-dev:arm64|ENV PATH=/usr/local/cargo/bin:${DEFAULT_PATH};;CMD [\"bash\"]"
@@ -151,6 +151,9 @@ if ((${#missing[@]})); then
 fi
 
 mkdir -p "$TARS"
+# Root filesystems of earlier stand-in versions are never used again.
+find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'v[0-9]*' ! -name "v${STANDIN_VERSION}" \
+    -exec rm -rf {} +
 # One builder at a time: the cache is shared by every engine.
 exec 9>"$CACHE/.lock"
 flock 9
@@ -202,8 +205,9 @@ build_gcc_tools() { # C/C++ with the build systems slim drives (make, cmake, mes
 # target's name (aarch64/arm64) in their paths; the host libraries they need are in gcc:tools.
 # Left out (100 MB, and as many seconds of a layer commit on the containerd store): the
 # sanitizer runtimes, LTO (lto1, lto-dump), gcov, gold and dwp, and the arm64 packages'
-# own runtime libraries (/usr/lib/aarch64-linux-gnu: LLVM, ICU... that libstd-rust pulls in;
-# a cross build links against the sysroot /usr/aarch64-linux-gnu).
+# own runtime files (/lib and /usr/lib/aarch64-linux-gnu, the loader, /etc: glibc, LLVM,
+# ICU... that libstd-rust pulls in; a cross build links against the sysroot
+# /usr/aarch64-linux-gnu, as it does on the real bases, which have none of them).
 # One minbase of its own would cost a minute and 200 MB more on a fresh machine.
 cross_layer() { # cross_layer OUT PACKAGES [EXTRA-PATH...]: the cross files of PACKAGES as a tar
     local out="$1" packages="$2" tree="$CACHE/tree-$(basename "$1")"
@@ -217,29 +221,27 @@ cross_layer() { # cross_layer OUT PACKAGES [EXTRA-PATH...]: the cross files of P
         "${LAYER_HOOK:-true}" "$tree"
         {
             find . ! -type d \( -path '*aarch64*' -o -path '*arm64*' \) \
-                ! -path './usr/share/*' ! -path './usr/lib/aarch64-linux-gnu/*' ! -name 'lib*san*' \
+                ! -path './usr/share/*' ! -path './etc/*' ! -path './usr/lib/aarch64-linux-gnu/*' \
+                ! -path './lib/aarch64-linux-gnu/*' ! -path './lib/ld-linux-aarch64.so.1' ! -name 'lib*san*' \
                 ! -name '*lto-dump*' ! -name lto1 ! -name '*gcov*' ! -name '*ld.gold' ! -name '*-dwp'
             printf '%s\n' "$@"
         } | LC_ALL=C sort -u | tar --numeric-owner --no-recursion -c -T -
     ) | zstd -q -T0 >"$out"
     rm -rf "$tree"
 }
-# musl C for each architecture as musl cross toolchains name it (aarch64-linux-musl-gcc):
-# that architecture's gcc with musl-dev's specs, as Debian's musl-gcc does for the host.
-musl_wrappers() { # musl_wrappers TREE
+# musl C for each architecture as musl cross toolchains name it: <arch>-linux-musl-gcc comes
+# with that architecture's musl-dev (gcc:tools has amd64's); <arch>-linux-musl-strip is a link.
+musl_strip_links() { # musl_strip_links TREE
     local arch
     mkdir -p "$1/usr/local/bin"
     for arch in x86_64 aarch64; do
-        printf '#!/bin/sh\nexec %s-linux-gnu-gcc "$@" -specs /usr/lib/%s-linux-musl/musl-gcc.specs\n' \
-            "$arch" "$arch" >"$1/usr/local/bin/$arch-linux-musl-gcc"
-        chmod 755 "$1/usr/local/bin/$arch-linux-musl-gcc"
         ln -s "/usr/bin/$arch-linux-gnu-strip" "$1/usr/local/bin/$arch-linux-musl-strip"
     done
 }
 build_gcc_cross() {
-    LAYER_HOOK=musl_wrappers cross_layer "$1" \
+    LAYER_HOOK=musl_strip_links cross_layer "$1" \
         gcc-aarch64-linux-gnu,g++-aarch64-linux-gnu,libc6-dev-arm64-cross,musl-dev:arm64 \
-        ./usr/local/bin/x86_64-linux-musl-gcc ./usr/local/bin/x86_64-linux-musl-strip
+        ./usr/local/bin/x86_64-linux-musl-strip
 }
 build_rust_cross() { # the aarch64 standard library of Debian's rustc (Multi-Arch: same) + its linker
     cross_layer "$1" gcc-aarch64-linux-gnu,libc6-dev-arm64-cross,libstd-rust-dev:arm64
@@ -548,6 +550,11 @@ multi_image() { # multi_image ENTRY: linux/amd64 and linux/arm64 of one stand-in
     fi
     rm -rf "$context"
 }
+if ((${#multi_todo[@]})) && [[ "$(dpkg --print-architecture)" != amd64 ]]; then
+    log "the multi-platform stand-ins are made on an amd64 machine (its trees are their amd64 half): skipped"
+    multi_todo=()
+fi
+arm64_ready=0
 if ((${#multi_todo[@]})); then
     for entry in "${multi_todo[@]}"; do
         kind="$(field "$entry" 1)"
@@ -557,10 +564,12 @@ if ((${#multi_todo[@]})); then
         fi
         if [[ ! -s "$TARS/$kind-arm64.tar.zst" ]]; then
             build_src
-            if [[ ! -d "$ARM64" ]]; then
+            if [[ $arm64_ready == 0 ]]; then # this run's own: never a tree a failed run left
+                rm -rf "$ARM64"
                 log "mmdebstrap --variant=extract: arm64 ${ARM64_PACKAGES}"
                 mmdebstrap --quiet --variant=extract --skip=output/dev --architectures=arm64 \
                     --include="$ARM64_PACKAGES" "$SUITE" "$ARM64" "${mirror_args[@]}" </dev/null
+                arm64_ready=1
             fi
             tmp="$CACHE/tree-$kind-arm64"
             rm -rf "$tmp"

@@ -619,15 +619,17 @@ def _single_platform_bases(plan: Plan, targets: list[Target]) -> list[str]:
 # What a language would need to build for another platform without emulation.
 CROSS_NEEDS = {
     "c": "C cross-compiles with Debian's cross gcc (the gcc-cross base), for glibc and for"
-    " musl (<arch>-linux-musl-gcc): any runtime but a -debug or single-stage one",
+    " musl (<arch>-linux-musl-gcc; without build.packages, which would be glibc libraries):"
+    " any runtime but a -debug or single-stage one",
     "cpp": "C++ cross-compiles with glibc only (Debian's g++-aarch64-linux-gnu, the gcc-cross"
     " base); musl C++ is Alpine's g++, which has no cross compiler: a glibc runtime"
     " (scratch-glibc, scratch-closure, distroless-static ...), not a musl, -debug or"
     " single-stage one",
     "rust": "Rust cross-compiles for glibc only (the rust-cross base: the target's standard"
-    " library and the cross gcc as its linker); no musl standard library for another"
-    " architecture: a glibc runtime (scratch-glibc, scratch-closure, distroless-cc ...),"
-    " not a musl, -debug or single-stage one",
+    " library and the cross gcc as its linker); slim has no cross build for musl Rust (Debian"
+    " ships no musl standard library to make and test one with): a glibc runtime"
+    " (scratch-glibc, scratch-closure, distroless-cc ...), not a musl, -debug or single-stage"
+    " one",
     "go": "Go cross-compiles only with CGO_ENABLED=0: a static runtime (scratch-*, distroless-"
     "static), not a -debug or single-stage one",
 }

@@ -251,6 +251,8 @@ def _cross(
         return None
     if not separate or debug:
         return None  # the runtime is the build stage, or runs busybox while it is made
+    if recipe.cross is not None and artifact.build.packages and not recipe.cross.packages:
+        return None
     return recipe.cross
 
 

@@ -97,6 +97,9 @@ class Cross:
     # (cargo's --target and target/<triple>/release); empty, None: the flavour's.
     steps: tuple[str, ...] = ()
     output: str | None = None
+    # False: `build.packages` cannot serve this cross build (the musl one: the cross base's
+    # packages are glibc libraries), which then builds natively only.
+    packages: bool = True
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ def _cross(spec: dict[str, Any]) -> Cross:
         tools=_strings(spec.get("tools")),
         steps=_strings(spec.get("steps")),
         output=spec.get("output"),
+        packages=bool(spec.get("packages", True)),
     )
 
 

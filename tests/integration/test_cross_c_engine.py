@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.bake_support import (
     ELF_MACHINE,
     HELLO,
@@ -27,6 +28,8 @@ from support.bake_support import (
     unpack_image,
     write_project,
 )
+
+pytestmark = pytest.mark.docker
 
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 TRIPLET = {"linux/amd64": "x86_64-linux-gnu", "linux/arm64": "aarch64-linux-gnu"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.bake_support import (
     ELF_MACHINE,
     HELLO,
@@ -22,6 +23,8 @@ from support.bake_support import (
     unpack_image,
     write_project,
 )
+
+pytestmark = pytest.mark.docker
 
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 LOADER = {"linux/amd64": "/lib64/ld-linux-x86-64.so.2", "linux/arm64": "/lib/ld-linux-aarch64.so.1"}
@@ -59,10 +62,18 @@ def test_rust_cross_compiles_for_arm64_and_its_programs_run_there(
         assert set(manifests) == set(PLATFORMS)
         for platform in PLATFORMS:
             root = tmp_path / "roots" / name / platform
-            program = unpack_image(layouts / name, manifests[platform], root)["usr/local/bin/hello"]
+            files = unpack_image(layouts / name, manifests[platform], root)
+            program = files["usr/local/bin/hello"]
             assert elf_machine(program) == ELF_MACHINE[platform], (name, platform)
             static = name == "rhello-scratch-glibc"  # +crt-static
             assert elf_interpreter(program) == (None if static else LOADER[platform])
+            libraries = {p: d for p, d in files.items() if p.startswith(("lib", "usr/lib"))}
+            if static:
+                assert not libraries
+            else:  # std unwinds through libgcc_s: the closure has it, of this architecture
+                names = {p.rsplit("/", 1)[-1] for p in libraries}
+                assert {"libgcc_s.so.1", "libc.so.6", LOADER[platform].rsplit("/", 1)[-1]} <= names
+                assert {elf_machine(d) for d in libraries.values()} == {ELF_MACHINE[platform]}
             if platform != "linux/amd64":
                 ran = run_foreign(root, "/usr/local/bin/hello", platform)
                 assert (ran.returncode, ran.stdout.strip()) == (0, HELLO), ran.stderr

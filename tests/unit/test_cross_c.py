@@ -136,6 +136,32 @@ def test_musl_c_cross_compiles_with_the_musl_cross_compiler_of_the_target(
     assert commands[3] == '"$SLIM_TRIPLET"-strip --strip-all /out/hello'
     assert _triplet(text, "arm64").stdout == "aarch64-linux-musl\n"
     assert _triplet(text, "amd64").stdout == "x86_64-linux-musl\n"
+    # No musl g++ exists: CMake is given the build platform's, which a C program never runs.
+    cmake = _plan(tmp_path, {"h": c_artifact(["scratch-musl"], build={"system": "cmake"})},
+                  platforms=TWO)  # fmt: skip
+    configure = _build_commands(render_dockerfile(cmake.targets[0], "slim.yaml", None))[2]
+    assert '-DCMAKE_C_COMPILER="$SLIM_TRIPLET"-gcc -DCMAKE_CXX_COMPILER=g++ ' in configure
+
+
+def test_musl_c_with_build_packages_is_refused_on_two_platforms(tmp_path: Path) -> None:
+    artifact = c_artifact(["scratch-musl", "scratch-glibc"], build={"packages": ["zlib1g-dev"]})
+    message = _refusal(_plan(tmp_path, {"hello": artifact}, platforms=TWO))
+    assert "hello-scratch-musl would build only by emulation" in message
+    assert "hello-scratch-glibc" not in message  # glibc's cross build installs them
+    assert "without build.packages, which would be glibc libraries" in message
+
+
+def test_the_setup_runs_once_for_every_platform(tmp_path: Path) -> None:
+    """The real gcc-cross base: its setup and build.packages come before TARGETARCH is
+    declared, so the two platforms' build stages share them."""
+    artifact = c_artifact(["scratch-glibc"], build={"packages": ["zlib1g-dev"]})
+    plan = _plan(tmp_path, {"hello": artifact}, platforms=TWO, bases={})
+    build = _stages(render_dockerfile(plan.targets[0], "slim.yaml", None))["build"]
+    keywords = [(keyword, line) for keyword, line, _ in build]
+    runs = [i for i, (k, _) in enumerate(keywords) if k == "RUN"]
+    argument = keywords.index(("ARG", "ARG TARGETARCH"))
+    assert runs[0] < runs[1] < argument < runs[2]  # setup, packages, ARG, the build
+    assert "dpkg --add-architecture" in build[runs[0]][2][0]
 
 
 def _refusal(plan: Plan) -> str:
@@ -184,7 +210,7 @@ def test_a_runtime_base_without_one_of_the_platforms_is_refused(tmp_path: Path) 
         ("c", "scratch-closure-debug", "any runtime but a -debug or single-stage one"),
         ("c", "single-stage", "any runtime but a -debug or single-stage one"),
         ("cpp", "scratch-musl", "musl C++ is Alpine's g++, which has no cross compiler"),
-        ("rust", "scratch-musl", "no musl standard library for another architecture"),
+        ("rust", "scratch-musl", "slim has no cross build for musl Rust"),
         ("rust", "single-stage", "not a musl, -debug or single-stage one"),
     ],
 )

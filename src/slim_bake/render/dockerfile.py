@@ -58,18 +58,20 @@ def _build_stage(target: Target) -> list[str]:
     # Set by the bake file when slim.yaml asks for an SBOM: the build stage is scanned too.
     lines = [f"FROM {_on_build_platform(target)}{build.toolchain.image} AS build"]
     lines.append("ARG BUILDKIT_SBOM_SCAN_STAGE")
-    if build.cross:
-        # Cross-compiling: the stage runs on the build platform; the compiler is told the
-        # target platform by BuildKit's arguments (names and values from the presets).
-        arguments = dict.fromkeys(build.cross.values())
-        lines.append(f"ARG {' '.join(arguments)}")
-        lines.append("ENV " + " ".join(f"{k}=${v}" for k, v in build.cross.items()))
     if build.toolchain.setup:
         lines.append(run_script([build.toolchain.setup]))
     if build.install is not None:
         # Before the sources are copied: cached across code changes.
         install_mounts = [f"--mount={m}" for m in build.install.mounts]
         lines.append(run_script(build.install.steps, install_mounts))
+    if build.cross:
+        # Cross-compiling: the stage runs on the build platform; the compiler is told the
+        # target platform by BuildKit's arguments (names and values from the presets).
+        # After the setup and install steps, which then do not depend on the target
+        # platform: one run of them serves every platform of the bake.
+        arguments = dict.fromkeys(build.cross.values())
+        lines.append(f"ARG {' '.join(arguments)}")
+        lines.append("ENV " + " ".join(f"{k}=${v}" for k, v in build.cross.items()))
     lines += [f"ENV {key}={env_value(value)}" for key, value in build.env.items()]
     # After the install step (cached across commits); compilers read it (__DATE__).
     lines += [EPOCH_ARG, "WORKDIR /src", "COPY . ."]
