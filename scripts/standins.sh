@@ -352,6 +352,18 @@ add_distroless() { # add_distroless DEST: the files of gcr.io/distroless/static
         'ID="debian"' 'VERSION_ID="12"' 'VERSION="Debian GNU/Linux 12 (bookworm)"' >"$dest/etc/os-release"
 }
 
+add_alpine() { # add_alpine DEST BUSYBOX LOADER-NAME LOADER-FILE (BUSYBOX "": the host's)
+    local dest="$1" loader="$3"
+    add_busybox "$dest" "$2"
+    add_base "$dest"
+    mkdir -p "$dest/lib"
+    # As on Alpine: the loader is libc itself; libc.musl-<arch>.so.1 links to it.
+    cp -L "$4" "$dest/lib/$loader"
+    ln -s "$loader" "$dest/lib/libc.musl-${loader#ld-musl-}"
+    printf '%s\n' 'NAME="Alpine Linux (stand-in: Debian busybox-static + musl)"' 'ID=alpine' \
+        'PRETTY_NAME="Alpine Linux stand-in"' >"$dest/etc/os-release"
+}
+
 musl_loader() { # the name of the loader a musl-gcc binary asks for: /lib/ld-musl-<arch>.so.1
     local l
     l="$(compgen -G "$SRC/lib/ld-musl-*.so.1" | head -n1)" || die "musl loader not found in $SRC/lib"
@@ -368,15 +380,8 @@ build_tree() { # build_tree KIND DEST
         busybox-static) add_busybox "$dest"; add_base "$dest" ;;
         busybox-glibc) add_busybox "$dest"; add_base "$dest"; add_libs "$dest" libc6 ;;
         alpine-musl)
-            add_busybox "$dest"
-            add_base "$dest"
             loader="$(musl_loader)"
-            mkdir -p "$dest/lib"
-            # As on Alpine: the loader is libc itself; libc.musl-<arch>.so.1 links to it.
-            cp "$SRC$(src_resolve "/lib/$loader")" "$dest/lib/$loader"
-            ln -s "$loader" "$dest/lib/libc.musl-${loader#ld-musl-}"
-            printf '%s\n' 'NAME="Alpine Linux (stand-in: Debian busybox-static + musl)"' 'ID=alpine' \
-                'PRETTY_NAME="Alpine Linux stand-in"' >"$dest/etc/os-release"
+            add_alpine "$dest" "" "$loader" "$SRC$(src_resolve "/lib/$loader")"
             ;;
         distroless-static) add_distroless "$dest" ;;
         distroless-cc) add_distroless "$dest"; add_libs "$dest" libc6 libgcc-s1 libstdc++6 ;;
@@ -505,7 +510,7 @@ done
 # ---- the multi-platform stand-ins: each platform's tree, then one image of both
 ARM64="$CACHE/src-arm64"
 arm64_tree() { # arm64_tree KIND DEST: the linux/arm64 counterpart of build_tree's KIND
-    local kind="$1" dest="$2" loader
+    local kind="$1" dest="$2"
     case "$kind" in
         distroless-cc)
             add_distroless "$dest"
@@ -515,14 +520,7 @@ arm64_tree() { # arm64_tree KIND DEST: the linux/arm64 counterpart of build_tree
                 ! -path '*/gconv/*' ! -path '*/audit/*' | tar -c --no-recursion -T -) | tar -x -C "$dest"
             ;;
         alpine-musl)
-            add_busybox "$dest" "$ARM64/bin/busybox"
-            add_base "$dest"
-            loader=ld-musl-aarch64.so.1
-            mkdir -p "$dest/lib"
-            cp -L "$ARM64/lib/$loader" "$dest/lib/$loader"
-            ln -s "$loader" "$dest/lib/libc.musl-aarch64.so.1"
-            printf '%s\n' 'NAME="Alpine Linux (stand-in: Debian busybox-static + musl)"' 'ID=alpine' \
-                'PRETTY_NAME="Alpine Linux stand-in"' >"$dest/etc/os-release"
+            add_alpine "$dest" "$ARM64/bin/busybox" ld-musl-aarch64.so.1 "$ARM64/lib/ld-musl-aarch64.so.1"
             ;;
         *) die "no arm64 tree for $kind" ;;
     esac
