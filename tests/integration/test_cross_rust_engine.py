@@ -15,6 +15,8 @@ import pytest
 from support.bake_support import (
     ELF_MACHINE,
     HELLO,
+    LOADER,
+    PLATFORMS,
     bake_oci,
     elf_interpreter,
     elf_machine,
@@ -25,9 +27,6 @@ from support.bake_support import (
 )
 
 pytestmark = pytest.mark.docker
-
-PLATFORMS = ["linux/amd64", "linux/arm64"]
-LOADER = {"linux/amd64": "/lib64/ld-linux-x86-64.so.2", "linux/arm64": "/lib/ld-linux-aarch64.so.1"}
 
 
 def _rust_hello(root: Path) -> None:

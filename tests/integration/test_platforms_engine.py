@@ -26,6 +26,7 @@ import pytest
 from support.bake_support import (
     CONTAINERD,
     ELF_MACHINE,
+    PLATFORMS,
     ROOT,
     bake_on_containerd,
     go_artifact,
@@ -35,8 +36,6 @@ from support.bake_support import (
 )
 
 pytestmark = pytest.mark.docker
-
-PLATFORMS = ["linux/amd64", "linux/arm64"]
 
 
 def _file(layout: Path, manifest: dict[str, Any], path: str) -> bytes:

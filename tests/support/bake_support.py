@@ -164,7 +164,10 @@ def layout_manifests(layout: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+PLATFORMS = ["linux/amd64", "linux/arm64"]  # the two of the cross-build tests
 ELF_MACHINE = {"linux/amd64": 0x3E, "linux/arm64": 0xB7}  # EM_X86_64, EM_AARCH64
+# The dynamic loader a glibc program of each platform names (PT_INTERP).
+LOADER = {"linux/amd64": "/lib64/ld-linux-x86-64.so.2", "linux/arm64": "/lib/ld-linux-aarch64.so.1"}
 QEMU = {"linux/arm64": "qemu-aarch64"}  # Debian's qemu-user (scripts/test installs it)
 
 
